@@ -1,0 +1,146 @@
+"""What happens in a conversation: the user speaks, the orchestrator delegates, agents find, we answer.
+
+Inference decisions are recorded here too, on the conversation they served, so that replay and SBOMs
+read what a model said instead of asking it again.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+import msgspec
+
+from domain.envelope import DomainEvent
+from domain.types import AgentRole, NonEmptyStr, Sensitivity, Sha256Hex, UtcDatetime
+
+Percent = int  # 0..100; confidences are integers so events never carry floats
+
+
+class ConversationStarted(DomainEvent, frozen=True, kw_only=True):
+    event_type: ClassVar[str] = "aiwf.conversation.started.v1"
+    conversation_id: NonEmptyStr
+    started_by: NonEmptyStr
+    title: str | None = None
+    language: str | None = None
+    started_at: UtcDatetime
+
+
+class PrivacyFinding(msgspec.Struct, frozen=True, kw_only=True):
+    """Where the classifier saw sensitive data; the value itself is never copied here."""
+
+    kind: str
+    start: int
+    end: int
+    checksum_valid: bool | None = None
+
+
+class UserMessageReceived(DomainEvent, frozen=True, kw_only=True):
+    event_type: ClassVar[str] = "aiwf.conversation.user_message_received.v1"
+    message_id: NonEmptyStr
+    text: str
+    sensitivity: Sensitivity
+    findings: tuple[PrivacyFinding, ...] = ()
+    received_at: UtcDatetime
+
+
+class Intent(msgspec.Struct, frozen=True, kw_only=True):
+    name: NonEmptyStr
+    confidence: Percent
+    agents: tuple[AgentRole, ...] = ()
+
+
+class IntentClassified(DomainEvent, frozen=True, kw_only=True):
+    event_type: ClassVar[str] = "aiwf.conversation.intent_classified.v1"
+    message_id: NonEmptyStr
+    intents: tuple[Intent, ...]
+    summary: str
+    inference_id: str | None = None
+    classified_at: UtcDatetime
+
+
+class AgentDelegated(DomainEvent, frozen=True, kw_only=True):
+    event_type: ClassVar[str] = "aiwf.conversation.agent_delegated.v1"
+    delegation_id: NonEmptyStr
+    agent: AgentRole
+    task: NonEmptyStr
+    message_id: NonEmptyStr
+    delegated_at: UtcDatetime
+
+
+class Fact(msgspec.Struct, frozen=True, kw_only=True):
+    key: NonEmptyStr
+    value: str
+
+
+class AgentFindingRecorded(DomainEvent, frozen=True, kw_only=True):
+    event_type: ClassVar[str] = "aiwf.conversation.agent_finding_recorded.v1"
+    delegation_id: NonEmptyStr
+    agent: AgentRole
+    summary: str
+    facts: tuple[Fact, ...] = ()
+    n8n_nodes: tuple[str, ...] = ()
+    inference_id: str | None = None
+    recorded_at: UtcDatetime
+
+
+class InferenceDecided(DomainEvent, frozen=True, kw_only=True):
+    """One model call, everything an audit or an SBOM needs, and the answer itself."""
+
+    event_type: ClassVar[str] = "aiwf.conversation.inference_decided.v1"
+    inference_id: NonEmptyStr
+    purpose: AgentRole
+    provider: NonEmptyStr
+    model: NonEmptyStr
+    route_reason: NonEmptyStr
+    sensitivity: Sensitivity
+    template_id: NonEmptyStr
+    template_version: int
+    template_sha256: Sha256Hex
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    latency_ms: int = 0
+    cost_micro_usd: int = 0
+    outcome: Literal["ok", "invalid_output", "error"] = "ok"
+    output: str = ""
+    decided_at: UtcDatetime
+
+
+class InferenceRefused(DomainEvent, frozen=True, kw_only=True):
+    """The gateway would not send this anywhere (e.g. sensitive data and no local model)."""
+
+    event_type: ClassVar[str] = "aiwf.conversation.inference_refused.v1"
+    inference_id: NonEmptyStr
+    purpose: AgentRole
+    sensitivity: Sensitivity
+    reason: NonEmptyStr
+    refused_at: UtcDatetime
+
+
+class AssistantReplied(DomainEvent, frozen=True, kw_only=True):
+    event_type: ClassVar[str] = "aiwf.conversation.assistant_replied.v1"
+    message_id: NonEmptyStr
+    text: str
+    in_reply_to: str | None = None
+    workflow_id: str | None = None
+    replied_at: UtcDatetime
+
+
+class ConversationClosed(DomainEvent, frozen=True, kw_only=True):
+    event_type: ClassVar[str] = "aiwf.conversation.closed.v1"
+    reason: str = ""
+    closed_at: UtcDatetime
+
+
+CONVERSATION_EVENTS: tuple[type[DomainEvent], ...] = (
+    ConversationStarted,
+    UserMessageReceived,
+    IntentClassified,
+    AgentDelegated,
+    AgentFindingRecorded,
+    InferenceDecided,
+    InferenceRefused,
+    AssistantReplied,
+    ConversationClosed,
+)

@@ -1,0 +1,39 @@
+"""Errors the domain and its ports speak in; no I/O here."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error a caller may want to turn into a clear answer."""
+
+
+class ConcurrencyConflict(DomainError):
+    """The stream moved on since it was read: retry with a fresh read, or answer 409."""
+
+    def __init__(self, stream: str, expected: int, actual: int) -> None:
+        super().__init__(f"stream {stream!r}: expected version {expected}, found {actual}")
+        self.stream = stream
+        self.expected = expected
+        self.actual = actual
+
+
+class ChainBroken(DomainError):
+    """The head hash a writer chained from is not the stored head: a stale or tampered chain."""
+
+    def __init__(self, stream: str, expected: str, actual: str) -> None:
+        super().__init__(f"stream {stream!r}: chained from {expected[:12]}…, head is {actual[:12]}…")
+        self.stream = stream
+
+
+class DuplicateEventId(DomainError):
+    """Some, not all, of a batch's event ids are already stored: not a clean retry."""
+
+
+class UnknownEventType(DomainError):
+    def __init__(self, event_type: str) -> None:
+        super().__init__(f"unknown event type {event_type!r}")
+        self.event_type = event_type
+
+
+class MalformedEvent(DomainError):
+    """Bytes that do not decode into one of our envelopes."""

@@ -1,0 +1,53 @@
+#!lua
+-- Atomic compare-and-append of a batch of events to one aggregate stream and its partition log.
+-- KEYS: 1 aggregate stream, 2 partition log, 3 heads hash, 4 ids hash
+-- ARGV: 1 stream name, 2 expected version, 3 expected head hash, 4 new head hash,
+--       then for each event: id, JSON
+-- Returns {"ok", log_id...} | {"dup", version, log_id, ...} | {"conflict", version, head_hash}
+--       | {"chain", version, head_hash} | {"partial", event_id} | {"corrupt", head_version, last_version}
+-- The `#!lua` line makes Redis refuse the whole script up front when out of memory (no half batch).
+local stream, expected = ARGV[1], tonumber(ARGV[2])
+local n = (#ARGV - 4) / 2
+
+-- A retry of a batch that already landed: answer with the original positions, write nothing.
+local first = redis.call('HGET', KEYS[4], ARGV[5])
+if first then
+  local out = {'dup'}
+  for i = 1, n do
+    local pos = redis.call('HGET', KEYS[4], ARGV[3 + 2 * i])
+    if not pos then return {'partial', ARGV[3 + 2 * i]} end
+    local sp = string.find(pos, ' ', 1, true)
+    out[#out + 1] = string.sub(pos, 1, sp - 1)
+    out[#out + 1] = string.sub(pos, sp + 1)
+  end
+  return out
+end
+for i = 2, n do
+  if redis.call('HEXISTS', KEYS[4], ARGV[3 + 2 * i]) == 1 then return {'partial', ARGV[3 + 2 * i]} end
+end
+
+local version, head = 0, '0000000000000000000000000000000000000000000000000000000000000000'
+local stored = redis.call('HGET', KEYS[3], stream)
+if stored then
+  local sp = string.find(stored, ' ', 1, true)
+  version, head = tonumber(string.sub(stored, 1, sp - 1)), string.sub(stored, sp + 1)
+end
+if version ~= expected then return {'conflict', version, head} end
+if head ~= ARGV[3] then return {'chain', version, head} end
+-- Refuse before writing anything if the aggregate stream disagrees with its head (tampering):
+-- a script that fails halfway would leave half a batch.
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+local last_version = 0
+if #last > 0 then last_version = tonumber(string.match(last[1][1], '^(%d+)')) end
+if last_version ~= version then return {'corrupt', version, last_version} end
+
+local out = {'ok'}
+for i = 1, n do
+  local id, json = ARGV[3 + 2 * i], ARGV[4 + 2 * i]
+  local log_id = redis.call('XADD', KEYS[2], '*', 'event', json)
+  redis.call('XADD', KEYS[1], (version + i) .. '-0', 'event', json)
+  redis.call('HSET', KEYS[4], id, (version + i) .. ' ' .. log_id)
+  out[#out + 1] = log_id
+end
+redis.call('HSET', KEYS[3], stream, (version + n) .. ' ' .. ARGV[4])
+return out

@@ -1,0 +1,215 @@
+"""The event store on Redis Streams: atomic compare-and-append, reads, heads (docs/adr/0002).
+
+One Lua script checks the aggregate's version and head hash, appends the batch to the aggregate
+stream and the partition log, records the ids and moves the head — all or nothing. Nothing here ever
+trims a stream.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from importlib.resources import files
+
+import msgspec
+from redis.exceptions import NoScriptError, ResponseError
+
+from domain.canonical import seal
+from domain.envelope import (
+    GENESIS_HASH,
+    JSON_CONTENT_TYPE,
+    SPEC_VERSION,
+    Envelope,
+    EventOrigin,
+    NewEvent,
+    Position,
+    StoredEvent,
+)
+from domain.errors import ChainBroken, ConcurrencyConflict, DuplicateEventId
+from domain.registry import EventRegistry, type_name
+from infra.keys import KeySpace
+from infra.redis_cmds import hget, hgetall, xrange
+from infra.redis_conn import RedisConnection
+
+log = logging.getLogger(__name__)
+
+_APPEND_LUA = files("infra").joinpath("append.lua").read_text()
+_APPEND_SHA = hashlib.sha1(_APPEND_LUA.encode()).hexdigest()  # noqa: S324 - Redis names scripts by SHA-1
+READ_CHUNK = 1000
+
+
+class DurabilityNotConfirmed(RuntimeError):
+    """The append is stored but the local fsync was not confirmed in time; retrying is safe."""
+
+
+class StoreCorrupted(RuntimeError):
+    """The aggregate stream and its head disagree: someone wrote around the store. Run an audit."""
+
+
+class Head(msgspec.Struct, frozen=True, kw_only=True):
+    version: int
+    hash: str
+
+
+class LogEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """A partition log entry as any Redis client sees it; `raw` is None when the field is missing."""
+
+    log_id: str
+    raw: bytes | None
+
+
+class RedisEventStore:
+    def __init__(
+        self,
+        redis: RedisConnection,
+        keys: KeySpace,
+        registry: EventRegistry,
+        *,
+        wait_fsync_ms: int | None,
+    ) -> None:
+        self._redis = redis
+        self.keys = keys
+        self.registry = registry
+        self._wait_fsync_ms = wait_fsync_ms
+
+    async def append(
+        self,
+        stream: str,
+        events: Sequence[NewEvent],
+        expected_version: int,
+        origin: EventOrigin,
+        *,
+        head: Head | None = None,
+    ) -> list[Position]:
+        """Append `events` if the stream is at `expected_version`; re-sending a stored batch is a no-op."""
+        if not events:
+            return []
+        keys = self.keys.for_stream(stream)
+        if head is None or head.version != expected_version:
+            head = await self.head(stream)
+        prevhash = head.hash if head.version == expected_version else GENESIS_HASH
+        sealed = _seal_batch(stream, events, expected_version, prevhash, origin)
+        args: list[str | bytes] = [stream, str(expected_version), prevhash, sealed[-1][0].hash or ""]
+        for envelope, raw in sealed:
+            args += [envelope.id, raw]
+        reply = await self._run_append([keys.stream(stream), keys.log, keys.heads, keys.ids], args)
+        return _positions(stream, keys.partition, expected_version, reply)
+
+    async def _run_append(self, keys: list[str], args: list[str | bytes]) -> list[bytes]:
+        client = await self._redis.client_for_key(keys[0])
+        for attempt in range(3):
+            pipe = client.pipeline(transaction=False)
+            pipe.evalsha(_APPEND_SHA, len(keys), *keys, *args)
+            if self._wait_fsync_ms is not None:
+                pipe.execute_command("WAITAOF", 1, 0, self._wait_fsync_ms)
+            results = await pipe.execute(raise_on_error=False)
+            reply = results[0]
+            if isinstance(reply, NoScriptError):
+                await client.script_load(_APPEND_LUA)
+                continue
+            if isinstance(reply, ResponseError) and str(reply).startswith("MOVED") and attempt < 2:
+                await self._redis.refresh_slots()
+                client = await self._redis.client_for_key(keys[0])
+                continue
+            if isinstance(reply, Exception):
+                raise reply
+            if self._wait_fsync_ms is not None:
+                _check_fsync(results[1])
+            return list(reply)
+        raise RuntimeError("append script could not be run")
+
+    async def head(self, stream: str) -> Head:
+        keys = self.keys.for_stream(stream)
+        stored = await hget(self._redis.client, keys.heads, stream)
+        if stored is None:
+            return Head(version=0, hash=GENESIS_HASH)
+        version, digest = stored.decode().split(" ", 1)
+        return Head(version=int(version), hash=digest)
+
+    async def read_stream(self, stream: str, from_version: int = 1) -> list[StoredEvent]:
+        """Every event of one aggregate from `from_version`, in order, typed and upcast."""
+        key = self.keys.for_stream(stream).stream(stream)
+        out: list[StoredEvent] = []
+        start = f"{from_version}-0"
+        while True:
+            entries = await xrange(self._redis.client, key, start, count=READ_CHUNK)
+            for _entry_id, fields in entries:
+                raw = fields[b"event"]
+                out.append(StoredEvent(raw=raw, envelope=self.registry.decode(raw)))
+            if len(entries) < READ_CHUNK:
+                return out
+            start = "(" + entries[-1][0].decode()
+
+    async def read_log(self, partition: int, after: str = "0-0", count: int = READ_CHUNK) -> list[LogEntry]:
+        """Raw entries of a partition log after a position; decoding is the caller's choice."""
+        key = self.keys.partition(partition).log
+        entries = await xrange(self._redis.client, key, f"({after}", count=count)
+        return [LogEntry(log_id=entry_id.decode(), raw=fields.get(b"event")) for entry_id, fields in entries]
+
+    async def streams(self, partition: int) -> dict[str, Head]:
+        """Every aggregate stream of a partition with its head."""
+        heads = await hgetall(self._redis.client, self.keys.partition(partition).heads)
+        out: dict[str, Head] = {}
+        for name, stored in heads.items():
+            version, digest = stored.decode().split(" ", 1)
+            out[name.decode()] = Head(version=int(version), hash=digest)
+        return out
+
+
+def _seal_batch(
+    stream: str, events: Sequence[NewEvent], expected_version: int, prevhash: str, origin: EventOrigin
+) -> list[tuple[Envelope, bytes]]:
+    sealed: list[tuple[Envelope, bytes]] = []
+    for offset, event in enumerate(events, start=1):
+        envelope, raw = seal(
+            Envelope(
+                specversion=SPEC_VERSION,
+                id=event.id,
+                source=origin.source,
+                type=type_name(type(event.data)),
+                time=event.time,
+                datacontenttype=JSON_CONTENT_TYPE,
+                tenant=origin.tenant,
+                stream=stream,
+                version=expected_version + offset,
+                prevhash=prevhash,
+                subject=event.subject,
+                correlationid=event.correlationid,
+                causationid=event.causationid,
+                traceparent=event.traceparent,
+                data=event.data,
+            )
+        )
+        sealed.append((envelope, raw))
+        prevhash = envelope.hash or ""
+    return sealed
+
+
+def _positions(stream: str, partition: int, expected: int, reply: list[bytes]) -> list[Position]:
+    status = reply[0].decode()
+    if status == "ok":
+        return [
+            Position(stream=stream, version=expected + i, partition=partition, log_id=log_id.decode())
+            for i, log_id in enumerate(reply[1:], start=1)
+        ]
+    if status == "dup":
+        pairs = zip(reply[1::2], reply[2::2], strict=True)
+        return [
+            Position(stream=stream, version=int(v), partition=partition, log_id=log_id.decode())
+            for v, log_id in pairs
+        ]
+    if status == "conflict":
+        raise ConcurrencyConflict(stream, expected, int(reply[1]))
+    if status == "chain":
+        raise ChainBroken(stream, "", reply[2].decode())
+    if status == "corrupt":
+        raise StoreCorrupted(f"stream {stream!r}: head at version {int(reply[1])}, stream at {int(reply[2])}")
+    raise DuplicateEventId(f"stream {stream!r}: event {reply[1].decode()} is stored, its batch is not")
+
+
+def _check_fsync(reply: object) -> None:
+    if isinstance(reply, Exception):
+        raise DurabilityNotConfirmed(str(reply))
+    if not isinstance(reply, list) or int(reply[0]) < 1:
+        raise DurabilityNotConfirmed(f"WAITAOF answered {reply!r}")

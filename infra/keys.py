@@ -1,0 +1,55 @@
+"""Redis key layout (docs/adr/0003-stream-keys-and-partitions.md).
+
+An aggregate stream hashes to one of P partitions; every key of partition N carries the hash tag
+`{pN}`, so one Lua script touches them all on one Redis Cluster shard:
+
+    <prefix>:{pN}:log             partition log, public: field `event` holds the CloudEvent JSON
+    <prefix>:{pN}:s:<stream>      one aggregate's events, entry id `<version>-0`
+    <prefix>:{pN}:heads           hash: stream → "<version> <hash>"
+    <prefix>:{pN}:ids             hash: event id → "<version> <log entry id>" (idempotent retries)
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import msgspec
+
+
+def partition_of(stream: str, partitions: int) -> int:
+    """First 8 bytes of sha256(stream), big-endian, modulo P: reproducible in any language."""
+    digest = hashlib.sha256(stream.encode()).digest()
+    return int.from_bytes(digest[:8], "big") % partitions
+
+
+class PartitionKeys(msgspec.Struct, frozen=True, kw_only=True):
+    partition: int
+    log: str
+    heads: str
+    ids: str
+    stream_prefix: str
+
+    def stream(self, stream: str) -> str:
+        return self.stream_prefix + stream
+
+
+class KeySpace(msgspec.Struct, frozen=True, kw_only=True):
+    prefix: str
+    partitions: int
+
+    def partition(self, n: int) -> PartitionKeys:
+        tag = f"{self.prefix}:{{p{n}}}"
+        return PartitionKeys(
+            partition=n, log=f"{tag}:log", heads=f"{tag}:heads", ids=f"{tag}:ids", stream_prefix=f"{tag}:s:"
+        )
+
+    def for_stream(self, stream: str) -> PartitionKeys:
+        return self.partition(partition_of(stream, self.partitions))
+
+    def all_partitions(self) -> list[PartitionKeys]:
+        return [self.partition(n) for n in range(self.partitions)]
+
+    @property
+    def meta(self) -> str:
+        """Store-wide facts (partition count) that must never change under existing data."""
+        return f"{self.prefix}:{{meta}}:config"

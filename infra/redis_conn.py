@@ -1,0 +1,92 @@
+"""One Redis connection for the whole process: standalone or Cluster, detected from the server.
+
+Pipelines that must run on one connection (an append followed by WAITAOF) go to the node that owns
+the partition's slot; plain commands go through the (cluster-aware) client.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from redis.asyncio import Redis, RedisCluster
+from redis.exceptions import ResponseError
+
+log = logging.getLogger(__name__)
+
+AnyRedis = Redis | RedisCluster
+
+
+class ServerFacts(msgspec.Struct, frozen=True, kw_only=True):
+    product: str  # "redis" | "valkey"
+    version: str
+    cluster: bool
+    appendonly: bool
+
+    @property
+    def version_tuple(self) -> tuple[int, ...]:
+        return tuple(int(part) for part in self.version.split(".")[:3] if part.isdigit())
+
+    @property
+    def supports_waitaof(self) -> bool:
+        return self.version_tuple >= (7, 2)
+
+    def describe(self) -> str:
+        mode = "cluster" if self.cluster else "standalone"
+        return f"{self.product} {self.version} ({mode}, appendonly {'on' if self.appendonly else 'off'})"
+
+
+@dataclass
+class RedisConnection:
+    client: AnyRedis
+    facts: ServerFacts
+    _node_clients: dict[str, Redis] = field(default_factory=dict)
+
+    async def client_for_key(self, key: str) -> Redis:
+        """A client bound to the node that owns `key` (the client itself when standalone)."""
+        if isinstance(self.client, Redis):
+            return self.client
+        node = self.client.get_node_from_key(key)
+        if node is None:
+            raise ConnectionError(f"no cluster node owns the slot of {key!r}")
+        if node.name not in self._node_clients:
+            self._node_clients[node.name] = Redis(host=node.host, port=int(node.port))
+        return self._node_clients[node.name]
+
+    async def refresh_slots(self) -> None:
+        """After a MOVED answer: relearn the slot map."""
+        if isinstance(self.client, RedisCluster):
+            await self.client.initialize()
+
+    async def close(self) -> None:
+        for node_client in self._node_clients.values():
+            await node_client.aclose()
+        await self.client.aclose()
+
+
+async def connect(url: str) -> RedisConnection:
+    probe: Redis = Redis.from_url(url)
+    try:
+        info: dict[str, Any] = await probe.info()
+        cluster = bool(int(info.get("cluster_enabled", 0)))
+        appendonly = await _appendonly(probe)
+    finally:
+        await probe.aclose()
+    product = "valkey" if "valkey_version" in info else "redis"
+    version = str(info.get("valkey_version") or info.get("redis_version"))
+    facts = ServerFacts(product=product, version=version, cluster=cluster, appendonly=appendonly)
+    client: AnyRedis = RedisCluster.from_url(url) if cluster else Redis.from_url(url)
+    if isinstance(client, RedisCluster):
+        await client.initialize()
+    return RedisConnection(client=client, facts=facts)
+
+
+async def _appendonly(client: Redis) -> bool:
+    try:
+        config: dict[Any, Any] = await client.config_get("appendonly")
+    except ResponseError:  # CONFIG may be renamed or disabled on managed servers
+        return False
+    value = config.get(b"appendonly", config.get("appendonly", b"no"))
+    return (value.decode() if isinstance(value, bytes) else str(value)).lower() == "yes"

@@ -1,0 +1,84 @@
+"""Opens what every command needs: the Redis event store and the PostgreSQL URL, embedded or not."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+from domain.catalog import REGISTRY
+from infra.embedded import start_postgres, start_valkey
+from infra.event_store import RedisEventStore
+from infra.keys import KeySpace
+from infra.redis_cmds import hget
+from infra.redis_conn import RedisConnection, ServerFacts, connect
+from infra.settings import Durability, Settings
+
+log = logging.getLogger(__name__)
+
+
+class StartupError(RuntimeError):
+    """The platform cannot start as configured; the message says what to change."""
+
+
+@dataclass
+class Infrastructure:
+    settings: Settings
+    redis: RedisConnection
+    store: RedisEventStore
+    database_url: str
+    notes: list[str] = field(default_factory=list)
+
+
+def fsync_wait(durability: Durability, facts: ServerFacts, timeout_ms: int) -> tuple[int | None, str]:
+    """How long an append waits for the local AOF fsync (None: it doesn't), and what to tell the user."""
+    able = facts.supports_waitaof and facts.appendonly
+    if durability is Durability.NONE:
+        return None, "durability: appends are acknowledged on write (AIWF_DURABILITY=none)"
+    if able:
+        return timeout_ms, f"durability: appends wait for the local AOF fsync (WAITAOF, {timeout_ms} ms)"
+    why = "appendonly is off" if not facts.appendonly else "the server has no WAITAOF (needs 7.2+)"
+    if durability is Durability.FSYNC:
+        raise StartupError(f"AIWF_DURABILITY=fsync but {facts.describe()}: {why}")
+    return None, f"durability: {why} on {facts.describe()}; appends are acknowledged before fsync"
+
+
+async def check_partitions(redis: RedisConnection, keys: KeySpace) -> None:
+    """The partition count is fixed once data exists: a different one would misplace every stream."""
+    await redis.client.execute_command("HSETNX", keys.meta, "partitions", str(keys.partitions))
+    stored = await hget(redis.client, keys.meta, "partitions")
+    if stored is not None and int(stored) != keys.partitions:
+        raise StartupError(
+            f"AIWF_PARTITIONS={keys.partitions} but the store at this Redis was created with "
+            f"{int(stored)} partitions; set AIWF_PARTITIONS={int(stored)}"
+        )
+
+
+@contextlib.asynccontextmanager
+async def open_infrastructure(settings: Settings) -> AsyncIterator[Infrastructure]:
+    stoppers: list[Callable[[], None]] = []
+    notes: list[str] = []
+    try:
+        redis_url = settings.redis_url
+        if redis_url is None:
+            valkey = start_valkey(settings.data_dir)
+            stoppers.append(valkey.stop)
+            redis_url = valkey.url
+            notes.append(f"redis: embedded Valkey at {redis_url} (data in {settings.data_dir / 'valkey'})")
+        database_url = settings.database_url or start_postgres(settings.data_dir)
+        if settings.database_url is None:
+            notes.append(f"postgres: embedded PostgreSQL (data in {settings.data_dir / 'postgres'})")
+        redis = await connect(redis_url)
+        try:
+            keys = KeySpace(prefix=settings.key_prefix, partitions=settings.partitions)
+            await check_partitions(redis, keys)
+            wait_ms, note = fsync_wait(settings.durability, redis.facts, settings.waitaof_timeout_ms)
+            notes.append(note)
+            store = RedisEventStore(redis, keys, REGISTRY, wait_fsync_ms=wait_ms)
+            yield Infrastructure(settings, redis, store, database_url, notes)
+        finally:
+            await redis.close()
+    finally:
+        for stop in reversed(stoppers):
+            stop()

@@ -1,0 +1,112 @@
+"""Every setting of the platform, read from the environment in one typed place.
+
+A bad value stops start-up with a message naming the variable; nothing else reads `os.environ`.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+
+class Durability(enum.StrEnum):
+    AUTO = "auto"  # wait for the local AOF fsync where the server can (WAITAOF), say so where it can't
+    FSYNC = "fsync"  # refuse to start unless every append can wait for the local fsync
+    NONE = "none"  # acknowledge on write (benchmarks, throwaway data)
+
+
+class SettingsError(ValueError):
+    """A variable holds a value we cannot use; the message names it."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    redis_url: str | None = None
+    database_url: str | None = None
+    data_dir: Path = Path(".aiwf")
+    partitions: int = 8
+    key_prefix: str = "aiwf"
+    durability: Durability = Durability.AUTO
+    waitaof_timeout_ms: int = 1000
+    host: str = "127.0.0.1"
+    port: int = 8080
+    log_level: str = "INFO"
+
+
+def _url(schemes: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if not value.startswith(tuple(s + "://" for s in schemes)):
+            raise ValueError(f"expected a URL starting with {' or '.join(s + '://' for s in schemes)}")
+        return value
+
+    return parse
+
+
+def _int_between(low: int, high: int) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        number = int(value)
+        if not low <= number <= high:
+            raise ValueError(f"expected an integer from {low} to {high}")
+        return number
+
+    return parse
+
+
+def _choice(enum_type: type[enum.StrEnum]) -> Callable[[str], Any]:
+    def parse(value: str) -> Any:
+        try:
+            return enum_type(value.lower())
+        except ValueError:
+            raise ValueError(f"expected one of {', '.join(e.value for e in enum_type)}") from None
+
+    return parse
+
+
+def _prefix(value: str) -> str:
+    if not value or not value.replace("_", "").replace("-", "").isalnum():
+        raise ValueError("expected letters, digits, '-' or '_'")
+    return value
+
+
+def _level(value: str) -> str:
+    if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ValueError("expected DEBUG, INFO, WARNING or ERROR")
+    return value.upper()
+
+
+# variable → (field, parser)
+_VARIABLES: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "REDIS_URL": ("redis_url", _url(("redis", "rediss", "unix"))),
+    "DATABASE_URL": ("database_url", _url(("postgresql", "postgres"))),
+    "AIWF_DATA_DIR": ("data_dir", Path),
+    "AIWF_PARTITIONS": ("partitions", _int_between(1, 1024)),
+    "AIWF_KEY_PREFIX": ("key_prefix", _prefix),
+    "AIWF_DURABILITY": ("durability", _choice(Durability)),
+    "AIWF_WAITAOF_TIMEOUT_MS": ("waitaof_timeout_ms", _int_between(1, 60_000)),
+    "AIWF_HOST": ("host", str),
+    "AIWF_PORT": ("port", _int_between(1, 65535)),
+    "AIWF_LOG_LEVEL": ("log_level", _level),
+}
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from the environment; an empty variable counts as unset."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for variable, (field, parse) in _VARIABLES.items():
+        raw = env.get(variable, "").strip()
+        if not raw:
+            continue
+        try:
+            values[field] = parse(raw)
+        except ValueError as exc:
+            raise SettingsError(f"{variable}={raw!r} is not valid: {exc}") from None
+    return Settings(**values)
+
+
+def documented_variables() -> list[str]:
+    return list(_VARIABLES)

@@ -1,0 +1,58 @@
+"""Event store fixtures: one fresh key prefix per test, on standalone Redis and on a real Cluster."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from domain.catalog import REGISTRY
+from infra.event_store import RedisEventStore
+from infra.keys import KeySpace
+from infra.redis_conn import RedisConnection, connect
+
+
+@pytest.fixture(scope="session")
+async def standalone(redis_url: str) -> AsyncIterator[RedisConnection]:
+    conn = await connect(redis_url)
+    yield conn
+    await conn.close()
+
+
+@pytest.fixture(scope="session")
+async def clustered(cluster_url: str) -> AsyncIterator[RedisConnection]:
+    conn = await connect(cluster_url)
+    yield conn
+    await conn.close()
+
+
+def fresh_keys(partitions: int = 4) -> KeySpace:
+    return KeySpace(prefix=f"t{uuid.uuid4().hex[:12]}", partitions=partitions)
+
+
+@pytest.fixture(params=["standalone", "cluster"])
+def conn(request: pytest.FixtureRequest) -> RedisConnection:
+    """Contract tests run once against each backend."""
+    name = "standalone" if request.param == "standalone" else "clustered"
+    connection: RedisConnection = request.getfixturevalue(name)
+    return connection
+
+
+@pytest.fixture
+async def store(conn: RedisConnection) -> AsyncIterator[RedisEventStore]:
+    keys = fresh_keys()
+    yield RedisEventStore(conn, keys, REGISTRY, wait_fsync_ms=None)
+    await _drop(conn, keys)
+
+
+async def _drop(conn: RedisConnection, keys: KeySpace) -> None:
+    async for key in conn.client.scan_iter(match=f"{keys.prefix}:*", count=1000):
+        await conn.client.delete(key)
+
+
+@pytest.fixture
+async def standalone_store(standalone: RedisConnection) -> AsyncIterator[RedisEventStore]:
+    keys = fresh_keys()
+    yield RedisEventStore(standalone, keys, REGISTRY, wait_fsync_ms=None)
+    await _drop(standalone, keys)
