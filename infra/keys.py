@@ -7,6 +7,8 @@ An aggregate stream hashes to one of P partitions; every key of partition N carr
     <prefix>:{pN}:s:<stream>      one aggregate's events, entry id `<version>-0`
     <prefix>:{pN}:heads           hash: stream → "<version> <hash>"
     <prefix>:{pN}:ids             hash: event id → "<version> <log entry id>" (idempotent retries)
+    <prefix>:{pN}:dlq             dead letters of every consumer group of the partition
+    <prefix>:{pN}:lease:<group>   who consumes the partition for an ordered group; :epoch:<group> fences
 """
 
 from __future__ import annotations
@@ -27,10 +29,18 @@ class PartitionKeys(msgspec.Struct, frozen=True, kw_only=True):
     log: str
     heads: str
     ids: str
+    dlq: str
     stream_prefix: str
+    tag: str
 
     def stream(self, stream: str) -> str:
         return self.stream_prefix + stream
+
+    def lease(self, group: str) -> str:
+        return f"{self.tag}:lease:{group}"
+
+    def epoch(self, group: str) -> str:
+        return f"{self.tag}:epoch:{group}"
 
 
 class KeySpace(msgspec.Struct, frozen=True, kw_only=True):
@@ -40,7 +50,13 @@ class KeySpace(msgspec.Struct, frozen=True, kw_only=True):
     def partition(self, n: int) -> PartitionKeys:
         tag = f"{self.prefix}:{{p{n}}}"
         return PartitionKeys(
-            partition=n, log=f"{tag}:log", heads=f"{tag}:heads", ids=f"{tag}:ids", stream_prefix=f"{tag}:s:"
+            partition=n,
+            log=f"{tag}:log",
+            heads=f"{tag}:heads",
+            ids=f"{tag}:ids",
+            dlq=f"{tag}:dlq",
+            stream_prefix=f"{tag}:s:",
+            tag=tag,
         )
 
     def for_stream(self, stream: str) -> PartitionKeys:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
 
 from domain.catalog import REGISTRY
 from infra.event_store import RedisEventStore
 from infra.keys import KeySpace
+from infra.postgres import create_pool, migrate
 from infra.redis_conn import RedisConnection, connect
 
 
@@ -56,3 +58,17 @@ async def standalone_store(standalone: RedisConnection) -> AsyncIterator[RedisEv
     keys = fresh_keys()
     yield RedisEventStore(standalone, keys, REGISTRY, wait_fsync_ms=None)
     await _drop(standalone, keys)
+
+
+@pytest.fixture
+async def pg_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool whose tables live in a schema of their own, migrated, dropped afterwards."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    pool = await create_pool(database_url, schema=schema, max_size=8)
+    async with pool.acquire() as conn:
+        await migrate(conn)
+    yield pool
+    await pool.close()
+    conn = await asyncpg.connect(database_url)
+    await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    await conn.close()

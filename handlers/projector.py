@@ -1,0 +1,79 @@
+"""The projector: folds a partition's events into its read models in ONE PostgreSQL transaction with
+its checkpoint. Entries at or below the checkpoint are skipped, so redelivery changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import asyncpg
+
+from handlers.runtime.consumer_group import DeadLetter
+from handlers.runtime.records import LogRecord
+from projections.events import ProjectedEvent, log_position
+from projections.read_model import Conn, ProjectorSpec
+
+
+class LeaseLost(RuntimeError):
+    """A newer lease holder has committed: this one must stop writing."""
+
+
+class Projector:
+    def __init__(self, pool: asyncpg.Pool, spec: ProjectorSpec) -> None:
+        self._pool = pool
+        self.spec = spec
+        self.names = {table: table for table in spec.tables}
+
+    @property
+    def group(self) -> str:
+        return f"projection.{self.spec.name}"
+
+    async def on_acquired(self, partition: int, epoch: int) -> int:
+        """Fence: from now on, commits by holders of older epochs are refused."""
+        recorded: int = await self._pool.fetchval(
+            "INSERT INTO projection_checkpoints (projection, partition, epoch) VALUES ($1, $2, $3) "
+            "ON CONFLICT (projection, partition) DO UPDATE "
+            "SET epoch = GREATEST(projection_checkpoints.epoch, EXCLUDED.epoch) RETURNING epoch",
+            self.spec.name,
+            partition,
+            epoch,
+        )
+        return recorded
+
+    async def process(self, partition: int, records: Sequence[LogRecord], epoch: int) -> list[DeadLetter]:
+        async with self._pool.acquire() as conn, conn.transaction():
+            after = await self._lock_checkpoint(conn, partition, epoch)
+            fresh = [r for r in records if log_position(r.log_id) > after]
+            if not fresh:
+                return []
+            events = [
+                ProjectedEvent(partition=partition, log_id=r.log_id, raw=r.raw or b"", envelope=r.envelope)
+                for r in fresh
+                if r.envelope is not None
+            ]
+            for model in self.spec.models:
+                await model.apply(conn, events, self.names)
+            await conn.execute(
+                "UPDATE projection_checkpoints SET position = $3, events = events + $4, epoch = $5, "
+                "updated_at = now() WHERE projection = $1 AND partition = $2",
+                self.spec.name,
+                partition,
+                fresh[-1].log_id,
+                len(events),
+                epoch,
+            )
+        return [
+            DeadLetter(log_id=r.log_id, raw=r.raw, reason=r.error or "not ours")
+            for r in fresh
+            if r.envelope is None
+        ]
+
+    async def _lock_checkpoint(self, conn: Conn, partition: int, epoch: int) -> tuple[int, int]:
+        row = await conn.fetchrow(
+            "SELECT position, epoch FROM projection_checkpoints "
+            "WHERE projection = $1 AND partition = $2 FOR UPDATE",
+            self.spec.name,
+            partition,
+        )
+        if row is None or row["epoch"] > epoch:
+            raise LeaseLost(f"{self.spec.name} p{partition}: epoch {epoch} is no longer the holder's")
+        return log_position(row["position"])

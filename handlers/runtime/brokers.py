@@ -1,0 +1,43 @@
+"""FastStream brokers: one for a standalone Redis, one per node of a Redis Cluster.
+
+FastStream's RedisBroker speaks to one server; on a Cluster, a partition log lives on the node that owns
+its `{pN}` slot, so each partition's subscriber is attached to that node's broker.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from faststream.redis import RedisBroker
+from redis.asyncio import RedisCluster
+
+from infra.redis_conn import RedisConnection
+
+# FastStream logs every message at INFO; ours are counted and logged where it matters.
+_faststream_log = logging.getLogger("aiwf.faststream")
+_faststream_log.setLevel(logging.WARNING)
+
+
+class BrokerPool:
+    def __init__(self, redis: RedisConnection, url: str) -> None:
+        self._redis = redis
+        self._url = url
+        self._brokers: dict[str, RedisBroker] = {}
+
+    async def broker_for(self, key: str) -> RedisBroker:
+        url = self._url
+        if isinstance(self._redis.client, RedisCluster):
+            node = self._redis.client.get_node_from_key(key)
+            if node is None:
+                raise ConnectionError(f"no cluster node owns the slot of {key!r}")
+            url = f"redis://{node.host}:{node.port}"
+        if url not in self._brokers:
+            broker = RedisBroker(url, logger=_faststream_log)
+            await broker.start()
+            self._brokers[url] = broker
+        return self._brokers[url]
+
+    async def close(self) -> None:
+        for broker in self._brokers.values():
+            await broker.stop()
+        self._brokers.clear()

@@ -1,0 +1,106 @@
+"""Consumer-group chores on a partition log: create the group, claim pending entries, dead-letter, lag."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+from redis.exceptions import ResponseError
+
+from infra.keys import PartitionKeys
+from infra.redis_conn import RedisConnection
+
+
+class PendingEntry(msgspec.Struct, frozen=True, kw_only=True):
+    log_id: str
+    fields: dict[bytes, bytes]
+    deliveries: int
+
+
+class DeadLetter(msgspec.Struct, frozen=True, kw_only=True):
+    log_id: str
+    raw: bytes | None
+    reason: str
+
+
+class GroupLag(msgspec.Struct, frozen=True, kw_only=True):
+    group: str
+    partition: int
+    lag: int | None  # entries not yet delivered to the group (None: Redis cannot tell)
+    pending: int  # delivered, not yet acknowledged
+
+
+async def ensure_group(redis: RedisConnection, keys: PartitionKeys, group: str) -> None:
+    """Idempotent: a new group starts at the beginning of the log; an existing one is left alone."""
+    try:
+        await redis.client.execute_command("XGROUP", "CREATE", keys.log, group, "0", "MKSTREAM")
+    except ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+async def claim_pending(
+    redis: RedisConnection, keys: PartitionKeys, group: str, consumer: str, *, min_idle_ms: int, count: int
+) -> list[PendingEntry]:
+    """Take over entries pending for at least `min_idle_ms` (a dead consumer's), oldest first."""
+    reply: Any = await redis.client.xautoclaim(keys.log, group, consumer, min_idle_ms, "0-0", count)
+    entries = [(entry_id, fields) for entry_id, fields in reply[1] if fields]
+    deleted = [entry_id for entry_id, fields in reply[1] if not fields] + list(
+        reply[2] if len(reply) > 2 else []
+    )
+    if deleted:  # trimmed away under us: nothing left to process
+        await redis.client.xack(keys.log, group, *deleted)
+    if not entries:
+        return []
+    rows: Any = await redis.client.xpending_range(
+        keys.log, group, min=entries[0][0], max=entries[-1][0], count=len(entries), consumername=consumer
+    )
+    counts = {row["message_id"]: int(row["times_delivered"]) for row in rows}
+    return [
+        PendingEntry(log_id=entry_id.decode(), fields=fields, deliveries=counts.get(entry_id, 1))
+        for entry_id, fields in entries
+    ]
+
+
+async def acknowledge(
+    redis: RedisConnection, keys: PartitionKeys, group: str, log_ids: Sequence[str]
+) -> None:
+    if log_ids:
+        await redis.client.execute_command("XACK", keys.log, group, *log_ids)
+
+
+async def dead_letter(
+    redis: RedisConnection, keys: PartitionKeys, group: str, letters: Sequence[DeadLetter]
+) -> None:
+    """Move entries to the partition's dead-letter stream and acknowledge them, atomically."""
+    if not letters:
+        return
+    client = await redis.client_for_key(keys.log)
+    pipe = client.pipeline(transaction=True)
+    for letter in letters:
+        fields: dict[str, str | bytes] = {
+            "group": group,
+            "original_id": letter.log_id,
+            "reason": letter.reason,
+        }
+        if letter.raw is not None:
+            fields["event"] = letter.raw
+        pipe.execute_command("XADD", keys.dlq, "*", *[x for pair in fields.items() for x in pair])
+    pipe.execute_command("XACK", keys.log, group, *[letter.log_id for letter in letters])
+    await pipe.execute()
+
+
+async def group_lag(redis: RedisConnection, keys: PartitionKeys, group: str) -> GroupLag:
+    try:
+        groups: Any = await redis.client.xinfo_groups(keys.log)
+    except ResponseError:  # no such stream yet
+        groups = []
+    for info in groups:
+        if info.get(b"name", info.get("name")) in {group, group.encode()}:
+            lag = info.get(b"lag", info.get("lag"))
+            pending = int(info.get(b"pending", info.get("pending")) or 0)
+            return GroupLag(
+                group=group, partition=keys.partition, lag=None if lag is None else int(lag), pending=pending
+            )
+    return GroupLag(group=group, partition=keys.partition, lag=None, pending=0)

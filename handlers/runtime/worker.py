@@ -1,0 +1,222 @@
+"""One consumer group on one partition log: FastStream reads, we add leases, recovery and dead letters.
+
+Ordered work (projectors) holds the partition's lease: one active consumer, fenced by the lease epoch;
+on taking over it first redoes every entry still pending in the group, in log order, then reads new
+entries. Unordered work (idempotent process managers) shares the partition with competing consumers and
+reclaims entries a dead consumer left pending for `min_idle_ms`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import msgspec
+from faststream import AckPolicy
+from faststream.redis import StreamSub
+from faststream.redis.annotations import RedisBatchStreamMessage
+
+from domain.registry import EventRegistry
+from handlers.runtime.brokers import BrokerPool
+from handlers.runtime.consumer_group import (
+    DeadLetter,
+    PendingEntry,
+    acknowledge,
+    claim_pending,
+    dead_letter,
+    ensure_group,
+)
+from handlers.runtime.lease import Lease
+from handlers.runtime.records import LogRecord, to_record, to_records
+from infra.keys import PartitionKeys
+from infra.redis_conn import RedisConnection
+
+log = logging.getLogger(__name__)
+
+
+class BatchProcessor(Protocol):
+    async def on_acquired(self, partition: int, epoch: int) -> int:
+        """Called when this worker becomes the partition's consumer: fence older holders, and return
+        the highest epoch ever recorded (when it is above ours, Redis lost its counter)."""
+
+    async def process(self, partition: int, records: Sequence[LogRecord], epoch: int) -> list[DeadLetter]:
+        """Apply the records; return those to dead-letter. Raise to have the whole batch redone later."""
+
+
+class WorkerConfig(msgspec.Struct, frozen=True, kw_only=True):
+    group: str
+    ordered: bool
+    batch_size: int = 500
+    poll_ms: int = 200
+    lease_ttl_ms: int = 10_000
+    min_idle_ms: int = 30_000
+    max_deliveries: int = 5
+    retry_delay_s: float = 0.5
+
+
+class PartitionWorker:
+    def __init__(
+        self,
+        *,
+        redis: RedisConnection,
+        brokers: BrokerPool,
+        registry: EventRegistry,
+        keys: PartitionKeys,
+        config: WorkerConfig,
+        processor: BatchProcessor,
+        consumer: str,
+    ) -> None:
+        self._redis, self._brokers, self._registry = redis, brokers, registry
+        self.keys, self.config, self._processor, self.consumer = keys, config, processor, consumer
+        self._lease = Lease(redis, keys, config.group, consumer, config.lease_ttl_ms)
+        self._stopping = asyncio.Event()
+        self._interrupted = asyncio.Event()
+        self._busy = asyncio.Lock()
+        self.processed = 0
+        self.dead_lettered = 0
+
+    @property
+    def partition(self) -> int:
+        return self.keys.partition
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                if self.config.ordered and not await self._take_lease():
+                    continue
+                await ensure_group(self._redis, self.keys, self.config.group)
+                await self._recover(min_idle_ms=0 if self.config.ordered else self.config.min_idle_ms)
+                await self._consume()
+            except Exception:
+                log.exception("worker %s p%d failed; retrying", self.config.group, self.partition)
+                await self._sleep(self.config.retry_delay_s)
+        with contextlib.suppress(Exception):
+            await self._lease.release()
+
+    async def stop(self) -> None:
+        """Finish the batch in hand, acknowledge it, release the lease."""
+        self._stopping.set()
+        self._interrupted.set()
+        async with self._busy:
+            pass
+
+    async def _take_lease(self) -> bool:
+        if await self._lease.acquire():
+            recorded = await self._processor.on_acquired(self.partition, self._lease.epoch)
+            if recorded > self._lease.epoch and await self._lease.advance(recorded):
+                await self._processor.on_acquired(self.partition, self._lease.epoch)
+            return True
+        await self._sleep(self.config.lease_ttl_ms / 3000)
+        return False
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+    async def _recover(self, *, min_idle_ms: int) -> None:
+        """Redo what is pending in the group (a dead or stopped consumer's), oldest first."""
+        while not self._stopping.is_set():
+            pending = await claim_pending(
+                self._redis,
+                self.keys,
+                self.config.group,
+                self.consumer,
+                min_idle_ms=min_idle_ms,
+                count=self.config.batch_size,
+            )
+            if not pending:
+                return
+            async with self._busy:
+                await self._redo(pending)
+
+    async def _redo(self, pending: Sequence[PendingEntry]) -> None:
+        records = [to_record(self._registry, e.log_id, e.fields) for e in pending]
+        try:
+            await self._apply(records)
+            return
+        except Exception:
+            log.warning("redelivered batch failed on p%d; isolating entries", self.partition, exc_info=True)
+        for entry, record in zip(pending, records, strict=True):  # one by one, to find the poison
+            try:
+                await self._apply([record])
+            except Exception as exc:
+                if entry.deliveries < self.config.max_deliveries:
+                    raise
+                reason = f"failed {entry.deliveries} deliveries: {type(exc).__name__}: {exc}"
+                await self._dead_letter([DeadLetter(log_id=record.log_id, raw=record.raw, reason=reason)])
+
+    async def _apply(self, records: Sequence[LogRecord]) -> None:
+        letters = await self._processor.process(self.partition, records, self._lease.epoch)
+        await self._dead_letter(letters)
+        dead = {letter.log_id for letter in letters}
+        await acknowledge(
+            self._redis, self.keys, self.config.group, [r.log_id for r in records if r.log_id not in dead]
+        )
+        self.processed += len(records) - len(dead)
+
+    async def _dead_letter(self, letters: Sequence[DeadLetter]) -> None:
+        if letters:
+            for letter in letters:
+                log.warning(
+                    "dead-lettered %s on p%d (%s): %s",
+                    letter.log_id,
+                    self.partition,
+                    self.config.group,
+                    letter.reason,
+                )
+            await dead_letter(self._redis, self.keys, self.config.group, letters)
+            self.dead_lettered += len(letters)
+
+    async def _consume(self) -> None:
+        broker = await self._brokers.broker_for(self.keys.log)
+        stream = StreamSub(
+            self.keys.log,
+            group=self.config.group,
+            consumer=self.consumer,
+            batch=True,
+            max_records=self.config.batch_size,
+            polling_interval=self.config.poll_ms,
+            last_id=">",
+        )
+        subscriber = broker.subscriber(stream=stream, ack_policy=AckPolicy.MANUAL, persistent=False)
+        subscriber(self._on_batch)
+        self._interrupted.clear()
+        await subscriber.start()
+        try:
+            await self._watch(subscriber)
+        finally:
+            async with self._busy:
+                self._interrupted.set()
+            await subscriber.stop()
+
+    async def _on_batch(self, body: Any, msg: RedisBatchStreamMessage) -> None:
+        async with self._busy:
+            if self._interrupted.is_set():
+                return  # left pending: recovery redoes it in order
+            records = to_records(self._registry, msg.raw_message["message_ids"], msg.raw_message["data"])
+            try:
+                await self._apply(records)
+            except Exception:
+                log.exception("batch failed on p%d (%s); recovering", self.partition, self.config.group)
+                self._interrupted.set()
+
+    async def _watch(self, subscriber: Any) -> None:
+        """Return when we must stop reading: asked to, a batch failed, the lease is lost, or FastStream
+        stopped the subscriber (it does so for good when the group disappears)."""
+        renew_every = self.config.lease_ttl_ms / 3000
+        reclaim_every = max(self.config.min_idle_ms / 2000, 0.5)
+        waited = 0.0
+        while not self._interrupted.is_set() and subscriber.running:
+            await asyncio.sleep(0.05)
+            waited += 0.05
+            if self.config.ordered and waited >= renew_every:
+                waited = 0.0
+                if not await self._lease.renew():
+                    log.warning("lost the lease of %s p%d", self.config.group, self.partition)
+                    return
+            elif not self.config.ordered and waited >= reclaim_every:
+                waited = 0.0
+                await self._recover(min_idle_ms=self.config.min_idle_ms)

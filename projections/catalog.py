@@ -1,0 +1,74 @@
+"""Every projector and its read models. Adding a read model: write its fold, add it here, add its table
+in a migration, then `aiwf projections rebuild <projector>` fills it from the log."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from projections.agent_state import AgentStateDoc, agent_state_key, evolve_agent_state
+from projections.archive import ArchiveRow, archive_rows
+from projections.conversations import (
+    ConversationRow,
+    MessageRow,
+    conversation_key,
+    evolve_conversation,
+    message_rows,
+)
+from projections.read_model import AppendModel, DocumentModel, ProjectorSpec, RowCodec, plain_codec
+
+_agent_state_decoder = msgspec.json.Decoder(AgentStateDoc)
+
+
+def _agent_state_record(doc: AgentStateDoc) -> tuple[Any, ...]:
+    return (
+        doc.conversation_id,
+        doc.tenant,
+        msgspec.json.encode(doc).decode(),
+        doc.updated_at,
+        doc.last_version,
+    )
+
+
+def _agent_state_row(record: Mapping[str, Any]) -> AgentStateDoc:
+    return _agent_state_decoder.decode(record["document"])
+
+
+AGENT_STATE_CODEC = RowCodec(
+    row_type=AgentStateDoc,
+    columns=("conversation_id", "tenant", "document", "updated_at", "last_version"),
+    to_record=_agent_state_record,
+    from_record=_agent_state_row,
+)
+
+CONVERSATIONS = DocumentModel(
+    table="conversations",
+    key="conversation_id",
+    codec=plain_codec(ConversationRow),
+    key_of=conversation_key,
+    evolve=evolve_conversation,
+)
+MESSAGES = AppendModel(table="messages", codec=plain_codec(MessageRow), rows_of=message_rows)
+AGENT_STATE = DocumentModel(
+    table="agent_state",
+    key="conversation_id",
+    codec=AGENT_STATE_CODEC,
+    key_of=agent_state_key,
+    evolve=evolve_agent_state,
+)
+ARCHIVE = AppendModel(table="event_archive", codec=plain_codec(ArchiveRow), rows_of=archive_rows)
+
+PROJECTORS: tuple[ProjectorSpec, ...] = (
+    ProjectorSpec(name="conversation_views", models=(CONVERSATIONS, MESSAGES, AGENT_STATE)),
+    ProjectorSpec(name="archive", models=(ARCHIVE,)),
+)
+
+
+def projector_named(name: str) -> ProjectorSpec:
+    for spec in PROJECTORS:
+        if spec.name == name:
+            return spec
+    known = ", ".join(spec.name for spec in PROJECTORS)
+    raise KeyError(f"no projector named {name!r} (known: {known})")
