@@ -37,7 +37,9 @@ def load_migrations(folder: Traversable | None = None) -> list[Migration]:
     for entry in folder.iterdir():
         if entry.name.endswith(".sql"):
             number, _, rest = entry.name.partition("_")
-            found.append(Migration(version=int(number), name=rest.removesuffix(".sql"), sql=entry.read_text()))
+            found.append(
+                Migration(version=int(number), name=rest.removesuffix(".sql"), sql=entry.read_text())
+            )
     found.sort(key=lambda m: m.version)
     if len({m.version for m in found}) != len(found):
         raise MigrationError("two migration files share a number")
@@ -58,7 +60,9 @@ async def migrate(conn: asyncpg.Connection, migrations: list[Migration] | None =
         for migration in migrations:
             if migration.version in applied:
                 if applied[migration.version] != migration.checksum:
-                    raise MigrationError(f"migration {migration.version}_{migration.name} changed after it ran")
+                    raise MigrationError(
+                        f"migration {migration.version}_{migration.name} changed after it ran"
+                    )
                 continue
             async with conn.transaction():
                 await conn.execute(migration.sql)

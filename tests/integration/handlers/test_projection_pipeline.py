@@ -15,7 +15,9 @@ async def test_appended_conversations_show_up_in_every_read_model(
 ) -> None:
     store = standalone_store
     for n in range(5):
-        await store.append(f"conversation-c{n}", [new(started(f"c{n}")), *batch(3)], expected_version=0, origin=ORIGIN)
+        await store.append(
+            f"conversation-c{n}", [new(started(f"c{n}")), *batch(3)], expected_version=0, origin=ORIGIN
+        )
     runtime = HandlerRuntime(store._redis, redis_url, store.keys, store.registry)
     runtime.add_projectors(pg_pool, PROJECTORS, poll_ms=20)
     await runtime.start()
