@@ -11,6 +11,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from importlib.resources import files
+from typing import Any
 
 import msgspec
 from redis.exceptions import NoScriptError, ResponseError
@@ -141,11 +142,20 @@ class RedisEventStore:
                 return out
             start = "(" + entries[-1][0].decode()
 
-    async def read_log(self, partition: int, after: str = "0-0", count: int = READ_CHUNK) -> list[LogEntry]:
-        """Raw entries of a partition log after a position; decoding is the caller's choice."""
+    async def read_log(
+        self, partition: int, after: str = "0-0", count: int = READ_CHUNK, until: str = "+"
+    ) -> list[LogEntry]:
+        """Raw entries of a partition log after a position (up to `until`); decoding is the caller's."""
         key = self.keys.partition(partition).log
-        entries = await xrange(self._redis.client, key, f"({after}", count=count)
+        entries = await xrange(self._redis.client, key, f"({after}", until, count=count)
         return [LogEntry(log_id=entry_id.decode(), raw=fields.get(b"event")) for entry_id, fields in entries]
+
+    async def log_end(self, partition: int) -> str:
+        """Id of the last entry of a partition log ("0-0" when empty)."""
+        reply: Any = await self._redis.client.execute_command(
+            "XREVRANGE", self.keys.partition(partition).log, "+", "-", "COUNT", 1
+        )
+        return reply[0][0].decode() if reply else "0-0"
 
     async def streams(self, partition: int) -> dict[str, Head]:
         """Every aggregate stream of a partition with its head."""

@@ -6,6 +6,7 @@ import hashlib
 import logging
 from importlib.resources import files
 from importlib.resources.abc import Traversable
+from typing import Any
 
 import asyncpg
 import msgspec
@@ -46,9 +47,13 @@ def load_migrations(folder: Traversable | None = None) -> list[Migration]:
     return found
 
 
-async def migrate(conn: asyncpg.Connection, migrations: list[Migration] | None = None) -> list[str]:
+async def migrate(pool: asyncpg.Pool, migrations: list[Migration] | None = None) -> list[str]:
     """Apply what is missing, each in its own transaction; returns the names applied."""
-    migrations = load_migrations() if migrations is None else migrations
+    async with pool.acquire() as conn:
+        return await _migrate(conn, load_migrations() if migrations is None else migrations)
+
+
+async def _migrate(conn: Any, migrations: list[Migration]) -> list[str]:
     await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
     try:
         await conn.execute(

@@ -26,6 +26,7 @@ class StartupError(RuntimeError):
 class Infrastructure:
     settings: Settings
     redis: RedisConnection
+    redis_url: str
     store: RedisEventStore
     database_url: str
     notes: list[str] = field(default_factory=list)
@@ -76,7 +77,7 @@ async def open_infrastructure(settings: Settings) -> AsyncIterator[Infrastructur
             wait_ms, note = fsync_wait(settings.durability, redis.facts, settings.waitaof_timeout_ms)
             notes.append(note)
             store = RedisEventStore(redis, keys, REGISTRY, wait_fsync_ms=wait_ms)
-            yield Infrastructure(settings, redis, store, database_url, notes)
+            yield Infrastructure(settings, redis, redis_url, store, database_url, notes)
         finally:
             await redis.close()
     finally:
