@@ -12,6 +12,9 @@ from typing import Any
 
 import msgspec
 from redis.asyncio import Redis, RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 log = logging.getLogger(__name__)
@@ -77,7 +80,13 @@ async def connect(url: str) -> RedisConnection:
     product = "valkey" if "valkey_version" in info else "redis"
     version = str(info.get("valkey_version") or info.get("redis_version"))
     facts = ServerFacts(product=product, version=version, cluster=cluster, appendonly=appendonly)
-    client: AnyRedis = RedisCluster.from_url(url) if cluster else Redis.from_url(url)
+    # Reconnect through a server restart; appends are idempotent, so re-sending one is safe.
+    retry, on = Retry(ExponentialBackoff(cap=1.0, base=0.05), 6), [RedisConnectionError]
+    client: AnyRedis = (
+        RedisCluster.from_url(url, retry=retry, retry_on_error=on)
+        if cluster
+        else Redis.from_url(url, retry=retry, retry_on_error=on)
+    )
     if isinstance(client, RedisCluster):
         await client.initialize()
     return RedisConnection(client=client, facts=facts)

@@ -65,8 +65,7 @@ async def pg_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     """A pool whose tables live in a schema of their own, migrated, dropped afterwards."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     pool = await create_pool(database_url, schema=schema, max_size=8)
-    async with pool.acquire() as conn:
-        await migrate(conn)
+    await migrate(pool)
     yield pool
     await pool.close()
     conn = await asyncpg.connect(database_url)

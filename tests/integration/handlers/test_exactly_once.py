@@ -1,0 +1,154 @@
+"""Exactly-once read models on at-least-once delivery: crashes, dead consumers, poison, two processes."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+
+from handlers.app import HandlerRuntime
+from handlers.rebuild import replay
+from handlers.runtime.lease import Lease
+from handlers.runtime.worker import WorkerConfig
+from infra.event_store import RedisEventStore
+from infra.redis_cmds import xrange
+from projections.catalog import PROJECTORS, projector_named
+from tests.integration.handlers.conftest import FAST, FlakyProjector, runtime_for
+from tests.support.events import ORIGIN, batch, new, started
+
+VIEWS = projector_named("conversation_views")
+
+
+async def publish(store: RedisEventStore, conversations: int, messages: int, *, first: int = 0) -> int:
+    for n in range(first, first + conversations):
+        events = [new(started(f"c{n}")), *batch(messages, text=f"c{n}")]
+        await store.append(f"conversation-c{n}", events, expected_version=0, origin=ORIGIN)
+    return conversations * (messages + 1)
+
+
+async def counts(pool: asyncpg.Pool) -> tuple[int, int, int]:
+    return (
+        await pool.fetchval("SELECT count(*) FROM conversations"),
+        await pool.fetchval("SELECT count(*) FROM messages"),
+        await pool.fetchval("SELECT coalesce(sum(message_count), 0) FROM conversations"),
+    )
+
+
+async def checkpoint_events(pool: asyncpg.Pool, projection: str) -> int:
+    return await pool.fetchval(
+        "SELECT coalesce(sum(events), 0) FROM projection_checkpoints WHERE projection = $1", projection
+    )
+
+
+async def test_a_crash_between_commit_and_ack_changes_nothing_on_redelivery(
+    standalone_store: RedisEventStore, pg_pool: asyncpg.Pool, redis_url: str
+) -> None:
+    published = await publish(standalone_store, 6, 4)
+    projector = FlakyProjector(pg_pool, VIEWS, crash_after_commit=3)
+    runtime = runtime_for(standalone_store, redis_url)
+    runtime.add(projector, WorkerConfig(group=projector.group, ordered=True, **FAST))
+    await runtime.start()
+    try:
+        assert await runtime.wait_caught_up(timeout_s=20)
+    finally:
+        await runtime.stop()
+
+    assert projector.crashes_left == 0  # three batches were committed, then "crashed", then redelivered
+    assert await counts(pg_pool) == (6, 24, 24)
+    assert await checkpoint_events(pg_pool, VIEWS.name) == published
+
+
+async def test_a_dead_lease_holders_pending_entries_go_to_its_successor(
+    standalone_store: RedisEventStore, pg_pool: asyncpg.Pool, redis_url: str
+) -> None:
+    store = standalone_store
+    await publish(store, 4, 3)
+    group = f"projection.{VIEWS.name}"
+    for keys in store.keys.all_partitions():  # a consumer takes the lease, reads everything, and dies
+        dead = Lease(store._redis, keys, group, "dead-consumer", ttl_ms=500)
+        assert await dead.acquire()
+        await store._redis.client.xgroup_create(keys.log, group, "0", mkstream=True)
+        await store._redis.client.xreadgroup(group, "dead-consumer", {keys.log: ">"}, count=100)
+
+    runtime = runtime_for(store, redis_url, consumer="successor")
+    runtime.add_projectors(pg_pool, [VIEWS], **FAST)
+    await runtime.start()
+    try:
+        assert await runtime.wait_caught_up(timeout_s=20)
+    finally:
+        await runtime.stop()
+
+    assert await counts(pg_pool) == (4, 12, 12)
+
+
+async def test_a_poison_entry_is_dead_lettered_after_its_tries_and_nothing_is_lost(
+    standalone_store: RedisEventStore, pg_pool: asyncpg.Pool, redis_url: str
+) -> None:
+    store = standalone_store
+    published = await publish(store, 5, 2)
+    await store.append("conversation-poison", [new(started("poison"))], expected_version=0, origin=ORIGIN)
+    keys = store.keys.for_stream("conversation-c0")
+    await store._redis.client.xadd(keys.log, {"event": b"{not json"})  # a foreign producer's garbage
+    published += 2
+    projector = FlakyProjector(pg_pool, VIEWS, poison=lambda r: b'"poison"' in (r.raw or b""))
+    runtime = runtime_for(store, redis_url)
+    runtime.add(projector, WorkerConfig(group=projector.group, ordered=True, **FAST))
+    await runtime.start()
+    try:
+        assert await runtime.wait_caught_up(timeout_s=30)
+    finally:
+        await runtime.stop()
+
+    processed = sum(w.processed for w in runtime.workers)
+    dead = sum(w.dead_lettered for w in runtime.workers)
+    letters = [
+        fields
+        for k in store.keys.all_partitions()
+        for _, fields in await xrange(store._redis.client, k.dlq, "-")
+    ]
+    assert (processed, dead) == (published - 2, 2)
+    assert processed + dead == published
+    assert sorted(f[b"reason"].split(b":")[0] for f in letters) == [b"MalformedEvent", b"failed 3 deliveries"]
+    assert all(f[b"group"] == b"projection.conversation_views" and f[b"original_id"] for f in letters)
+    assert await counts(pg_pool) == (5, 10, 10)
+
+
+async def test_two_projector_processes_end_with_the_tables_of_a_single_fold(
+    standalone_store: RedisEventStore, pg_pool: asyncpg.Pool, redis_url: str
+) -> None:
+    store = standalone_store
+    runtimes = [runtime_for(store, redis_url, consumer=f"process-{n}") for n in range(2)]
+    for runtime in runtimes:
+        runtime.add_projectors(pg_pool, PROJECTORS, **FAST)
+        await runtime.start()
+    try:
+        published = 0
+        for wave in range(4):  # appends keep coming while both run; one of them stops half-way
+            published += await publish(store, 5, 3, first=wave * 5)
+            if wave == 2:
+                await runtimes[0].stop()
+            await asyncio.sleep(0.1)
+        assert await runtimes[1].wait_caught_up(timeout_s=30)
+    finally:
+        for runtime in runtimes:
+            await runtime.stop()
+
+    assert await counts(pg_pool) == (20, 60, 60)
+    assert await pg_pool.fetchval("SELECT count(*) FROM event_archive") == published
+    for spec in PROJECTORS:
+        assert (await replay(pg_pool, store, spec, "verify")).differences == []
+
+
+async def test_a_deleted_group_is_recreated_and_nothing_is_lost_or_doubled(
+    standalone_store: RedisEventStore, pg_pool: asyncpg.Pool, projecting: HandlerRuntime
+) -> None:
+    store = standalone_store
+    await publish(store, 4, 2)
+    assert await projecting.wait_caught_up(timeout_s=20)
+    for keys in store.keys.all_partitions():
+        await store._redis.client.xgroup_destroy(keys.log, f"projection.{VIEWS.name}")
+    await publish(store, 4, 2, first=4)
+
+    assert await projecting.wait_caught_up(timeout_s=30)
+    assert await counts(pg_pool) == (8, 16, 16)
+    assert await pg_pool.fetchval("SELECT count(*) FROM event_archive") == 24
