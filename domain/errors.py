@@ -37,3 +37,11 @@ class UnknownEventType(DomainError):
 
 class MalformedEvent(DomainError):
     """Bytes that do not decode into one of our envelopes."""
+
+
+class NotFound(DomainError):
+    """The aggregate does not exist (or belongs to another tenant: the same answer, on purpose)."""
+
+
+class InvalidTransition(DomainError):
+    """The command does not apply to the aggregate in its current state; the message says why."""

@@ -1,0 +1,66 @@
+"""Who asks, on whose behalf, and how to name what they cause: everything a command carries besides
+its own fields."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+from domain.envelope import EventOrigin, Position
+from domain.ids import derived_id, uuid7
+
+
+class CommandContext(msgspec.Struct, frozen=True, kw_only=True):
+    tenant: str
+    actor: str  # the API key id or CLI user that asked
+    now: datetime
+    source: str = "aiwf://api"
+    correlation_id: str | None = None
+    causation_id: str | None = None  # the request id
+    traceparent: str | None = None
+    idempotency_key: str | None = None
+
+    @property
+    def origin(self) -> EventOrigin:
+        return EventOrigin(tenant=self.tenant, source=self.source)
+
+    def event_id(self, stream: str, index: int) -> str:
+        """With an idempotency key, the same request derives the same ids (the store then dedupes)."""
+        if self.idempotency_key is None:
+            return uuid7()
+        return derived_id("event", self.tenant, self.idempotency_key, stream, str(index))
+
+
+class CommandResult(msgspec.Struct, frozen=True, kw_only=True):
+    stream: str
+    event_ids: tuple[str, ...]
+    positions: tuple[Position, ...]
+    version: int
+
+    @property
+    def consistency_token(self) -> str:
+        return encode_token(self.positions)
+
+
+def encode_token(positions: tuple[Position, ...] | list[Position]) -> str:
+    """`<partition>:<log id>` per partition written, comma-separated: what a read must have folded."""
+    newest: dict[int, str] = {}
+    for position in positions:
+        newest[position.partition] = position.log_id
+    return ",".join(f"{p}:{log_id}" for p, log_id in sorted(newest.items()))
+
+
+class BadToken(ValueError):
+    """A consistency token that is not one we issue."""
+
+
+def decode_token(token: str) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for part in filter(None, token.split(",")):
+        partition, _, log_id = part.partition(":")
+        ms, _, seq = log_id.partition("-")
+        if not (partition.isdigit() and ms.isdigit() and seq.isdigit()):
+            raise BadToken(f"{part!r} is not <partition>:<ms>-<seq>")
+        out[int(partition)] = log_id
+    return out

@@ -1,0 +1,121 @@
+"""The Conversation aggregate: commands, state, and the two pure functions `decide` and `evolve`.
+
+Time and ids arrive inside the commands, so deciding is deterministic and testable as given/when/then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import msgspec
+
+from domain.conversation_events import (
+    ConversationClosed,
+    ConversationStarted,
+    PrivacyFinding,
+    UserMessageReceived,
+)
+from domain.envelope import DomainEvent
+from domain.errors import InvalidTransition, NotFound
+from domain.types import NonEmptyStr, Sensitivity, UtcDatetime
+
+MAX_MESSAGE_CHARS = 8000
+
+
+class StartConversation(msgspec.Struct, frozen=True, kw_only=True):
+    conversation_id: NonEmptyStr
+    started_by: NonEmptyStr
+    title: str | None = None
+    language: str | None = None
+    started_at: UtcDatetime
+
+
+class SendMessage(msgspec.Struct, frozen=True, kw_only=True):
+    message_id: NonEmptyStr
+    text: NonEmptyStr
+    sensitivity: Sensitivity
+    findings: tuple[PrivacyFinding, ...] = ()
+    received_at: UtcDatetime
+
+
+class CloseConversation(msgspec.Struct, frozen=True, kw_only=True):
+    reason: str = ""
+    closed_at: UtcDatetime
+
+
+ConversationCommand = StartConversation | SendMessage | CloseConversation
+
+
+class NotStarted(msgspec.Struct, frozen=True):
+    pass
+
+
+class Open(msgspec.Struct, frozen=True, kw_only=True):
+    conversation_id: str
+    message_ids: frozenset[str] = frozenset()
+
+
+class Closed(msgspec.Struct, frozen=True, kw_only=True):
+    conversation_id: str
+
+
+Conversation = NotStarted | Open | Closed
+
+
+def decide(command: ConversationCommand, state: Conversation) -> list[DomainEvent]:
+    match command, state:
+        case StartConversation(), NotStarted():
+            return [_started(command)]
+        case StartConversation(), _:
+            raise InvalidTransition("this conversation already exists")
+        case _, NotStarted():
+            raise NotFound("no such conversation")
+        case SendMessage(), Open() if command.message_id in state.message_ids:
+            return []  # the same message again: already recorded
+        case SendMessage(), Open():
+            return [_received(command)]
+        case SendMessage(), Closed():
+            raise InvalidTransition("the conversation is closed")
+        case CloseConversation(), Open():
+            return [ConversationClosed(reason=command.reason, closed_at=command.closed_at)]
+        case CloseConversation(), Closed():
+            return []  # closing twice changes nothing
+    raise InvalidTransition(f"{type(command).__name__} does not apply to {type(state).__name__}")
+
+
+def evolve(state: Conversation, event: DomainEvent) -> Conversation:
+    match event, state:
+        case ConversationStarted(), _:
+            return Open(conversation_id=event.conversation_id)
+        case UserMessageReceived(), Open():
+            return msgspec.structs.replace(state, message_ids=state.message_ids | {event.message_id})
+        case ConversationClosed(), Open():
+            return Closed(conversation_id=state.conversation_id)
+    return state
+
+
+def fold(events: Iterable[DomainEvent]) -> Conversation:
+    state: Conversation = NotStarted()
+    for event in events:
+        state = evolve(state, event)
+    return state
+
+
+def _started(command: StartConversation) -> ConversationStarted:
+    return ConversationStarted(
+        conversation_id=command.conversation_id,
+        started_by=command.started_by,
+        title=command.title,
+        language=command.language,
+        started_at=command.started_at,
+    )
+
+
+def _received(command: SendMessage) -> UserMessageReceived:
+    return UserMessageReceived(
+        message_id=command.message_id,
+        text=command.text,
+        sensitivity=command.sensitivity,
+        findings=command.findings,
+        received_at=command.received_at,
+    )

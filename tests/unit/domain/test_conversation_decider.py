@@ -1,0 +1,65 @@
+"""Given events, when a command, then events (or an error): the Conversation decider."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+
+from domain import conversation
+from domain.conversation import CloseConversation, Closed, NotStarted, Open, SendMessage, StartConversation
+from domain.conversation_events import ConversationClosed, ConversationStarted, UserMessageReceived
+from domain.errors import InvalidTransition, NotFound
+from domain.types import Sensitivity
+from tests.support.events import NOW, message, started
+
+START = StartConversation(conversation_id="c1", started_by="k1", title="Ventes", started_at=NOW)
+
+
+def send(message_id: str = "m1") -> SendMessage:
+    return SendMessage(message_id=message_id, text="salam", sensitivity=Sensitivity.PUBLIC, received_at=NOW)
+
+
+def test_starting_a_new_conversation_records_who_and_when() -> None:
+    [event] = conversation.decide(START, NotStarted())
+
+    assert event == ConversationStarted(conversation_id="c1", started_by="k1", title="Ventes", started_at=NOW)
+
+
+def test_a_conversation_cannot_be_started_twice() -> None:
+    with pytest.raises(InvalidTransition):
+        conversation.decide(START, conversation.fold([started()]))
+
+
+def test_a_message_to_an_open_conversation_is_received_with_its_sensitivity() -> None:
+    [event] = conversation.decide(send(), conversation.fold([started()]))
+
+    assert isinstance(event, UserMessageReceived)
+    assert (event.message_id, event.sensitivity) == ("m1", Sensitivity.PUBLIC)
+
+
+def test_the_same_message_sent_twice_is_recorded_once() -> None:
+    state = conversation.fold([started(), msgspec.structs.replace(message(), message_id="m1")])
+
+    assert conversation.decide(send("m1"), state) == []
+
+
+def test_a_message_to_a_missing_conversation_is_not_found() -> None:
+    with pytest.raises(NotFound):
+        conversation.decide(send(), NotStarted())
+
+
+def test_a_closed_conversation_takes_no_more_messages() -> None:
+    state = conversation.fold([started(), ConversationClosed(closed_at=NOW)])
+
+    assert isinstance(state, Closed)
+    with pytest.raises(InvalidTransition, match="closed"):
+        conversation.decide(send(), state)
+
+
+def test_closing_twice_changes_nothing() -> None:
+    close = CloseConversation(reason="done", closed_at=NOW)
+    state = conversation.fold([started()])
+
+    assert isinstance(state, Open)
+    assert conversation.decide(close, state) == [ConversationClosed(reason="done", closed_at=NOW)]
+    assert conversation.decide(close, conversation.evolve(state, ConversationClosed(closed_at=NOW))) == []
