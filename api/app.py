@@ -1,32 +1,49 @@
-"""The Litestar application. For now: liveness and readiness; the REST and SSE API grows here."""
+"""The Litestar application: thin controllers over commands and read models, RFC 9457 errors, API keys."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from typing import Any
 
-import msgspec
-from litestar import Litestar, get
-from litestar.response import Response
-from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
 
-ReadinessProbe = Callable[[], Awaitable[dict[str, bool]]]
+from api.auth import KeyCache, TokenBucket, bearer_auth
+from api.context import request_context
+from api.conversations import ConversationsController
+from api.deps import ApiDeps
+from api.events import EventsController
+from api.ops import asyncapi_route, live, metrics, ready
+from api.problems import EXCEPTION_HANDLERS
+from api.workflows import WorkflowsController
+
+VERSION = "0.1.0"
 
 
-class Health(msgspec.Struct, frozen=True, kw_only=True):
-    status: str
-    checks: dict[str, bool] = msgspec.field(default_factory=dict)
-
-
-def create_app(ready: ReadinessProbe) -> Litestar:
-    @get("/health/live", sync_to_thread=False)
-    def live() -> Health:
-        return Health(status="ok")
-
-    @get("/health/ready")
-    async def readiness() -> Response[Health]:
-        checks = await ready()
-        ok = all(checks.values())
-        status = HTTP_200_OK if ok else HTTP_503_SERVICE_UNAVAILABLE
-        return Response(Health(status="ok" if ok else "unavailable", checks=checks), status_code=status)
-
-    return Litestar(route_handlers=[live, readiness], openapi_config=None)
+def create_app(deps: ApiDeps, asyncapi: dict[str, Any]) -> Litestar:
+    auth = bearer_auth(KeyCache(deps.pool), TokenBucket(deps.limits.rate_per_s, deps.limits.burst))
+    return Litestar(
+        route_handlers=[
+            ConversationsController,
+            WorkflowsController,
+            EventsController,
+            live,
+            ready,
+            metrics,
+            asyncapi_route(asyncapi),
+        ],
+        dependencies={"deps": Provide(lambda: deps, sync_to_thread=False)},
+        middleware=[request_context, DefineMiddleware(auth)],
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=deps.limits.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="AI Workflow Platform",
+            version=VERSION,
+            path="/schema",
+            components=Components(security_schemes={"apiKey": SecurityScheme(type="http", scheme="bearer")}),
+            security=[{"apiKey": []}],
+        ),
+        debug=False,
+    )

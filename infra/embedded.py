@@ -41,7 +41,11 @@ class EmbeddedValkey:
 
 
 def start_valkey(data_dir: Path) -> EmbeddedValkey:
-    """A Valkey with AOF on (fsync every second; appends wait for it with WAITAOF) on 127.0.0.1."""
+    """A Valkey with AOF on and `appendfsync always` on 127.0.0.1.
+
+    `always` fsyncs once per event-loop pass, before replies: a durable append costs ~1.5 ms at p99.
+    With `everysec`, WAITAOF waits for the next cron tick (~100 ms at hz 10). See ADR 0006.
+    """
     home = (data_dir / "valkey").resolve()
     home.mkdir(parents=True, exist_ok=True)
     state_file = home / "server.json"
@@ -54,7 +58,7 @@ def start_valkey(data_dir: Path) -> EmbeddedValkey:
         data_dir=home,
         persist=True,
         appendonly="yes",
-        appendfsync="everysec",
+        appendfsync="always",
         save="",
         logfile="valkey.log",
     )

@@ -30,6 +30,7 @@ from domain.envelope import (
 from domain.errors import ChainBroken, ConcurrencyConflict, DuplicateEventId
 from domain.registry import EventRegistry, type_name
 from infra.keys import KeySpace
+from infra.observability import APPENDS, CONFLICTS
 from infra.redis_cmds import hget, hgetall, xrange
 from infra.redis_conn import RedisConnection
 
@@ -95,7 +96,14 @@ class RedisEventStore:
         for envelope, raw in sealed:
             args += [envelope.id, raw]
         reply = await self._run_append([keys.stream(stream), keys.log, keys.heads, keys.ids], args)
-        return _positions(stream, keys.partition, expected_version, reply)
+        try:
+            positions = _positions(stream, keys.partition, expected_version, reply)
+        except ConcurrencyConflict:
+            CONFLICTS.inc()
+            raise
+        if reply[0] == b"ok":
+            APPENDS.inc(len(positions))
+        return positions
 
     async def _run_append(self, keys: list[str], args: list[str | bytes]) -> list[bytes]:
         client = await self._redis.client_for_key(keys[0])

@@ -35,6 +35,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     host: str = "127.0.0.1"
     port: int = 8080
     log_level: str = "INFO"
+    json_logs: bool = False
+    read_wait_ms: int = 2000
+    max_body_bytes: int = 64 * 1024
+    rate_per_s: int = 50
+    rate_burst: int = 100
 
 
 def _url(schemes: tuple[str, ...]) -> Callable[[str], str]:
@@ -66,6 +71,14 @@ def _choice(enum_type: type[enum.StrEnum]) -> Callable[[str], Any]:
     return parse
 
 
+def _bool(value: str) -> bool:
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("expected true or false")
+
+
 def _prefix(value: str) -> str:
     if not value or not value.replace("_", "").replace("-", "").isalnum():
         raise ValueError("expected letters, digits, '-' or '_'")
@@ -90,6 +103,11 @@ _VARIABLES: dict[str, tuple[str, Callable[[str], Any]]] = {
     "AIWF_HOST": ("host", str),
     "AIWF_PORT": ("port", _int_between(1, 65535)),
     "AIWF_LOG_LEVEL": ("log_level", _level),
+    "AIWF_JSON_LOGS": ("json_logs", _bool),
+    "AIWF_READ_WAIT_MS": ("read_wait_ms", _int_between(0, 30_000)),
+    "AIWF_MAX_BODY_BYTES": ("max_body_bytes", _int_between(1024, 10_000_000)),
+    "AIWF_RATE_PER_S": ("rate_per_s", _int_between(1, 1_000_000)),
+    "AIWF_RATE_BURST": ("rate_burst", _int_between(1, 1_000_000)),
 }
 
 

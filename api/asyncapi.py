@@ -1,0 +1,68 @@
+"""The AsyncAPI 3.0 document of the partition logs: FastStream generates channels and operations, we
+feed it the JSON Schema of every event type (FastStream derives schemas through pydantic, which does not
+know msgspec Structs), so a consumer in any language knows what each entry holds."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import msgspec
+from faststream.redis import RedisBroker
+from faststream.specification import AsyncAPI
+
+from domain.envelope import EnvelopeHeader
+from domain.registry import EventRegistry
+from infra.keys import KeySpace
+
+REF = "#/components/schemas/{name}"
+_CHANNEL = (
+    "every event of the aggregates that hash to it, in append order. "
+    "Each entry has one field, `event`: a structured-mode CloudEvent (JSON)."
+)
+
+
+def build_asyncapi(registry: EventRegistry, keys: KeySpace, server: str, version: str) -> dict[str, Any]:
+    broker = RedisBroker(server)
+    for partition in keys.all_partitions():
+        broker.publisher(
+            stream=partition.log,
+            title=partition.log,
+            description=f"Partition {partition.partition} of {keys.partitions}: {_CHANNEL}",
+        )
+    spec = AsyncAPI(broker, title="AI Workflow Platform event log", version=version, schema_version="3.0.0")
+    document: dict[str, Any] = json.loads(spec.to_specification().to_json())
+    entry_schema, components = _event_schemas(registry)
+    document["components"]["schemas"].update(components)
+    for name, message in document["components"]["messages"].items():
+        document["components"]["schemas"][name + ":Payload"] = entry_schema
+        message["correlationId"] = {"location": "$message.payload#/event/correlationid"}
+        message["contentType"] = "application/json"
+    return document
+
+
+def _event_schemas(registry: EventRegistry) -> tuple[dict[str, Any], dict[str, Any]]:
+    envelopes = [_envelope_type(name, registry.struct_for(name)) for name in registry.types()]
+    schemas, components = msgspec.json.schema_components(envelopes, ref_template=REF)
+    for name, schema in zip(registry.types(), schemas, strict=True):
+        envelope = components[schema["$ref"].rsplit("/", 1)[1]]
+        envelope["properties"]["type"] = {"const": name}
+        envelope["description"] = f"CloudEvent `{name}`"
+    entry = {
+        "type": "object",
+        "required": ["event"],
+        "properties": {
+            "event": {
+                "type": "string",
+                "contentMediaType": "application/cloudevents+json",
+                "description": "The CloudEvent, JSON-encoded. See the schemas per `type`.",
+                "contentSchema": {"oneOf": schemas},
+            }
+        },
+    }
+    return entry, components
+
+
+def _envelope_type(name: str, payload: type[Any]) -> type[msgspec.Struct]:
+    title = "".join(part.capitalize() for part in name.removeprefix("aiwf.").replace(".", "_").split("_"))
+    return msgspec.defstruct(title, [("data", payload)], bases=(EnvelopeHeader,), kw_only=True, frozen=True)

@@ -1,0 +1,112 @@
+"""API keys as `Authorization: Bearer …`, a role per key, one tenant per key; a token bucket per key."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.types import ASGIApp
+
+from api.problems import ProblemError
+from domain.types import Role
+from infra.api_keys import Principal, authenticate
+from infra.observability import tenant as tenant_var
+
+PUBLIC_PATHS = {"/health/live", "/health/ready", "/metrics", "/asyncapi.json", "/schema", "/schema/.*"}
+CACHE_S = 30.0  # a revoked key keeps working this long in a running API process
+
+
+class KeyCache:
+    """Keys are checked in PostgreSQL once, then remembered briefly: reads must not pay a query each."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._known: dict[str, tuple[Principal | None, float]] = {}
+
+    async def principal(self, token: str) -> Principal | None:
+        now = time.monotonic()
+        known = self._known.get(token)
+        if known is not None and known[1] > now:
+            return known[0]
+        principal = await authenticate(self._pool, token)
+        if len(self._known) > 10_000:
+            self._known.clear()
+        self._known[token] = (principal, now + CACHE_S)
+        return principal
+
+
+class TokenBucket:
+    """`rate` requests a second per key, bursts up to `burst`."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, burst
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def take(self, key: str) -> float:
+        """0 when allowed, else the seconds to wait."""
+        now = time.monotonic()
+        tokens, then = self._buckets.get(key, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - then) * self.rate)
+        if tokens >= 1:
+            self._buckets[key] = (tokens - 1, now)
+            return 0.0
+        self._buckets[key] = (tokens, now)
+        return (1 - tokens) / self.rate
+
+
+def bearer_auth(keys: KeyCache, limiter: TokenBucket) -> type[AbstractAuthenticationMiddleware]:
+    class BearerAuth(AbstractAuthenticationMiddleware):
+        def __init__(self, app: ASGIApp) -> None:
+            super().__init__(app, exclude=sorted(PUBLIC_PATHS))
+
+        async def authenticate_request(
+            self, connection: ASGIConnection[Any, Any, Any, Any]
+        ) -> AuthenticationResult:
+            scheme, _, token = connection.headers.get("authorization", "").partition(" ")
+            principal = await keys.principal(token.strip()) if scheme.lower() == "bearer" else None
+            if principal is None:
+                raise ProblemError(
+                    401,
+                    "unauthorized",
+                    "Authentication required",
+                    "send `Authorization: Bearer <API key>`",
+                    headers={"WWW-Authenticate": 'Bearer realm="aiwf"'},
+                )
+            wait = limiter.take(principal.key_id)
+            if wait > 0:
+                raise ProblemError(
+                    429,
+                    "rate-limited",
+                    "Too many requests",
+                    f"retry in {wait:.2f}s",
+                    headers={"Retry-After": str(max(1, round(wait)))},
+                )
+            tenant_var.set(principal.tenant)
+            return AuthenticationResult(user=principal, auth=token)
+
+    return BearerAuth
+
+
+Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None] | None]
+
+
+def allow(*roles: Role) -> Guard:
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        principal: Principal = connection.user
+        if principal.role not in roles:
+            allowed = ", ".join(r.value for r in roles)
+            raise ProblemError(
+                403, "forbidden", "Not allowed for this key's role", f"needs one of: {allowed}"
+            )
+
+    return guard
+
+
+CHAT = allow(Role.MEMBER, Role.ADMIN)
+READ = allow(Role.MEMBER, Role.AUDITOR, Role.ADMIN)
+AUDIT = allow(Role.AUDITOR, Role.ADMIN)

@@ -1,0 +1,57 @@
+"""The shared path of every command route: context, idempotency, 202 with a consistency token."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+
+from api.deps import ApiDeps, command_context
+from api.idempotency import once
+from api.schemas import Accepted
+from commands.context import CommandContext, CommandResult
+from infra.api_keys import Principal
+
+_accepted = msgspec.json.Decoder(Accepted)
+
+
+def accepted(result: CommandResult, **ids: str) -> Accepted:
+    return Accepted(
+        stream=result.stream,
+        version=result.version,
+        event_ids=result.event_ids,
+        consistency_token=result.consistency_token,
+        **ids,
+    )
+
+
+async def run_command(
+    request: Request[Any, Any, Any],
+    deps: ApiDeps,
+    run: Callable[[CommandContext], Awaitable[Accepted]],
+    correlation: str | None = None,
+) -> Response[bytes]:
+    ctx = command_context(request, correlation)
+
+    async def go() -> tuple[int, bytes]:
+        return 202, msgspec.json.encode(await run(ctx))
+
+    principal: Principal = request.user
+    if ctx.idempotency_key is None:
+        status, body = await go()
+    else:
+        scope = f"{request.method} {request.scope.get('path_template', request.url.path)}"
+        status, body = await once(
+            deps.pool,
+            tenant=principal.tenant,
+            key=ctx.idempotency_key,
+            scope=scope,
+            body=await request.body(),
+            run=go,
+        )
+    token = _accepted.decode(body).consistency_token
+    return Response(
+        body, status_code=status, media_type="application/json", headers={"X-Consistency-Token": token}
+    )

@@ -1,0 +1,76 @@
+"""Read-your-writes: a read that carries a consistency token waits (bounded) until the projector that
+serves it has folded every position in the token. Projectors NOTIFY on commit; we also re-read the
+checkpoints now and then, so a lost notification only costs a little latency."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import asyncpg
+
+from projections.events import log_position
+
+log = logging.getLogger(__name__)
+CHANNEL = "aiwf_checkpoints"
+REFRESH_S = 0.25
+
+
+class ConsistencyWaiter:
+    def __init__(self, pool: asyncpg.Pool, database_url: str) -> None:
+        self._pool, self._url = pool, database_url
+        self._positions: dict[tuple[str, int], tuple[int, int]] = {}
+        self._wakeups: set[asyncio.Event] = set()
+        self._listener: asyncpg.Connection | None = None
+
+    async def start(self) -> None:
+        with contextlib.suppress(Exception):  # without LISTEN we still refresh from the table
+            self._listener = await asyncpg.connect(self._url)
+            await self._listener.add_listener(CHANNEL, self._on_notify)
+        await self._refresh()
+
+    async def stop(self) -> None:
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close()
+
+    def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: object) -> None:
+        projection, partition, log_id = str(payload).split(" ")
+        self._advance(projection, int(partition), log_id)
+        for event in self._wakeups:
+            event.set()
+
+    def _advance(self, projection: str, partition: int, log_id: str) -> None:
+        key, position = (projection, partition), log_position(log_id)
+        if position > self._positions.get(key, (0, 0)):
+            self._positions[key] = position
+
+    async def _refresh(self) -> None:
+        for row in await self._pool.fetch(
+            "SELECT projection, partition, position FROM projection_checkpoints"
+        ):
+            self._advance(row["projection"], row["partition"], row["position"])
+
+    def reached(self, projection: str, token: dict[int, str]) -> bool:
+        return all(
+            self._positions.get((projection, p), (0, 0)) >= log_position(pos) for p, pos in token.items()
+        )
+
+    async def wait_for(self, projection: str, token: dict[int, str], timeout_s: float) -> bool:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while not self.reached(projection, token):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            wakeup = asyncio.Event()
+            self._wakeups.add(wakeup)
+            try:
+                await asyncio.wait_for(wakeup.wait(), timeout=min(remaining, REFRESH_S))
+            except TimeoutError:
+                await self._refresh()
+            finally:
+                self._wakeups.discard(wakeup)
+        return True

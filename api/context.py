@@ -1,0 +1,56 @@
+"""Per request: an id, the correlation id, a JSON access log line and the latency histogram."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any
+
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from infra.observability import REQUESTS, correlation_id, request_id
+
+log = logging.getLogger("aiwf.http")
+
+
+def request_context(app: ASGIApp) -> ASGIApp:
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await app(scope, receive, send)
+            return
+        rid = uuid.uuid4().hex
+        headers = {k.decode().lower(): v.decode() for k, v in scope.get("headers", [])}
+        request_id.set(rid)
+        correlation_id.set(headers.get("x-correlation-id") or rid)
+        status = [500]
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+            await send(message)
+
+        try:
+            await app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = str(_route(scope))
+            REQUESTS.labels(scope.get("method", ""), route, str(status[0])).observe(elapsed)
+            fields = {
+                "method": scope.get("method"),
+                "path": scope.get("path"),
+                "status": status[0],
+                "ms": round(elapsed * 1000, 2),
+            }
+            log.info("request", extra={"fields": fields})
+
+    return middleware
+
+
+def _route(scope: Scope) -> Any:
+    handler = scope.get("route_handler")
+    paths = getattr(handler, "paths", None)
+    return next(iter(paths)) if paths else "unmatched"

@@ -1,0 +1,140 @@
+"""/v1/conversations: start, send a message, close; read the conversation, its messages, its AgentState."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypeVar
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import Parameter
+
+from api.auth import CHAT, READ
+from api.commanding import accepted, run_command
+from api.deps import ApiDeps, await_consistency
+from api.problems import ProblemError
+from api.schemas import (
+    AgentState,
+    CloseBody,
+    ConversationList,
+    MessageList,
+    SendMessageBody,
+    StartConversationBody,
+)
+from commands.context import CommandContext
+from commands.conversations import close_conversation, send_message, start_conversation
+from domain.ids import derived_id
+from infra.api_keys import Principal
+from projections import queries
+from projections.conversations import ConversationRow
+
+VIEWS = "conversation_views"
+Limit = Annotated[int, Parameter(ge=1, le=200)]
+
+
+class ConversationsController(Controller):
+    path = "/v1/conversations"
+    tags = ["conversations"]  # noqa: RUF012 - Litestar reads it as an instance attribute
+
+    @post("/", guards=[CHAT], status_code=202, summary="Start a conversation")
+    async def start(
+        self, request: Request[Any, Any, Any], deps: ApiDeps, data: StartConversationBody
+    ) -> Response[bytes]:
+        async def run(ctx: CommandContext) -> Any:
+            cid = derived_id("conversation", ctx.tenant, ctx.idempotency_key) if ctx.idempotency_key else None
+            result = await start_conversation(
+                deps.store, ctx, title=data.title, language=data.language, conversation_id=cid
+            )
+            return accepted(result, conversation_id=result.stream.removeprefix("conversation-"))
+
+        return await run_command(request, deps, run)
+
+    @post("/{conversation_id:str}/messages", guards=[CHAT], status_code=202, summary="Send a user message")
+    async def send(
+        self, request: Request[Any, Any, Any], deps: ApiDeps, conversation_id: str, data: SendMessageBody
+    ) -> Response[bytes]:
+        async def run(ctx: CommandContext) -> Any:
+            return accepted(
+                await send_message(deps.store, ctx, conversation_id, data.text),
+                conversation_id=conversation_id,
+            )
+
+        return await run_command(request, deps, run, correlation=conversation_id)
+
+    @post("/{conversation_id:str}/close", guards=[CHAT], status_code=202, summary="Close a conversation")
+    async def close(
+        self,
+        request: Request[Any, Any, Any],
+        deps: ApiDeps,
+        conversation_id: str,
+        data: CloseBody | None = None,
+    ) -> Response[bytes]:
+        reason = data.reason if data else ""
+
+        async def run(ctx: CommandContext) -> Any:
+            return accepted(
+                await close_conversation(deps.store, ctx, conversation_id, reason),
+                conversation_id=conversation_id,
+            )
+
+        return await run_command(request, deps, run, correlation=conversation_id)
+
+    @get("/", guards=[READ], summary="List conversations, newest first")
+    async def list(
+        self, request: Request[Any, Any, Any], deps: ApiDeps, limit: Limit = 50, cursor: str | None = None
+    ) -> ConversationList:
+        await await_consistency(request, deps, VIEWS)
+        rows = await _or_bad_cursor(
+            queries.list_conversations(deps.pool, _tenant(request), queries.Page(limit=limit, after=cursor))
+        )
+        next_cursor = queries.conversation_cursor(rows[-1]) if len(rows) == limit else None
+        return ConversationList(items=rows, next_cursor=next_cursor)
+
+    @get("/{conversation_id:str}", guards=[READ], summary="One conversation")
+    async def one(
+        self, request: Request[Any, Any, Any], deps: ApiDeps, conversation_id: str
+    ) -> ConversationRow:
+        await await_consistency(request, deps, VIEWS)
+        return _found(await queries.get_conversation(deps.pool, _tenant(request), conversation_id))
+
+    @get("/{conversation_id:str}/messages", guards=[READ], summary="A conversation's messages, oldest first")
+    async def messages(
+        self,
+        request: Request[Any, Any, Any],
+        deps: ApiDeps,
+        conversation_id: str,
+        limit: Limit = 100,
+        cursor: str | None = None,
+    ) -> MessageList:
+        await await_consistency(request, deps, VIEWS)
+        tenant = _tenant(request)
+        _found(await queries.get_conversation(deps.pool, tenant, conversation_id))
+        page = queries.Page(limit=limit, after=cursor)
+        rows = await _or_bad_cursor(queries.list_messages(deps.pool, tenant, conversation_id, page))
+        return MessageList(items=rows, next_cursor=str(rows[-1].version) if len(rows) == limit else None)
+
+    @get("/{conversation_id:str}/agent-state", guards=[READ], summary="What the agents were asked and found")
+    async def agent_state(
+        self, request: Request[Any, Any, Any], deps: ApiDeps, conversation_id: str
+    ) -> AgentState:
+        await await_consistency(request, deps, VIEWS)
+        return _found(await queries.get_agent_state(deps.pool, _tenant(request), conversation_id))
+
+
+def _tenant(request: Request[Any, Any, Any]) -> str:
+    principal: Principal = request.user
+    return principal.tenant
+
+
+T = TypeVar("T")
+
+
+def _found(row: T | None) -> T:
+    if row is None:
+        raise ProblemError(404, "not-found", "Not found", "no such conversation")
+    return row
+
+
+async def _or_bad_cursor(query: Any) -> Any:
+    try:
+        return await query
+    except queries.BadCursor as exc:
+        raise ProblemError(422, "validation", "The request is not valid", f"cursor: {exc}") from None

@@ -1,0 +1,77 @@
+"""Everything the routes share, built once by the composition root and reached through `Provide`."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from litestar import Request
+
+from api.consistency import ConsistencyWaiter
+from api.hub import StreamHub
+from api.problems import ProblemError
+from commands.context import CommandContext, decode_token
+from infra.api_keys import Principal
+from infra.event_store import RedisEventStore
+from infra.observability import correlation_id, request_id
+
+_TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+
+
+@dataclass(frozen=True)
+class Limits:
+    read_wait_s: float = 2.0
+    max_body_bytes: int = 64 * 1024
+    rate_per_s: float = 50.0
+    burst: int = 100
+
+
+@dataclass
+class ApiDeps:
+    store: RedisEventStore
+    pool: asyncpg.Pool
+    waiter: ConsistencyWaiter
+    hub: StreamHub
+    limits: Limits
+    lag: Any  # async () -> list[GroupLag]; the handler runtime's, when this process runs one
+
+
+def traceparent_of(request: Request[Any, Any, Any]) -> str:
+    """The caller's W3C trace context when valid; otherwise a new trace, so every event has one."""
+    header = request.headers.get("traceparent", "").strip().lower()
+    if _TRACEPARENT.match(header):
+        return header
+    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+
+
+def command_context(request: Request[Any, Any, Any], correlation: str | None = None) -> CommandContext:
+    principal: Principal = request.user
+    return CommandContext(
+        tenant=principal.tenant,
+        actor=principal.key_id,
+        now=datetime.now(UTC),
+        correlation_id=request.headers.get("x-correlation-id") or correlation or correlation_id.get(),
+        causation_id=request_id.get(),
+        traceparent=traceparent_of(request),
+        idempotency_key=request.headers.get("idempotency-key"),
+    )
+
+
+async def await_consistency(request: Request[Any, Any, Any], deps: ApiDeps, projection: str) -> None:
+    """Wait (bounded) until `projection` has folded what the caller's consistency token names."""
+    token = request.headers.get("x-consistency-token") or request.query_params.get("consistency_token")
+    if not token:
+        return
+    positions = decode_token(token)
+    if not await deps.waiter.wait_for(projection, positions, deps.limits.read_wait_s):
+        raise ProblemError(
+            503,
+            "not-yet-consistent",
+            "The read model has not caught up yet",
+            f"{projection} has not folded {token} after {deps.limits.read_wait_s:g}s; retry",
+            headers={"Retry-After": "1"},
+        )

@@ -1,0 +1,78 @@
+"""/v1/events (the audit feed, from the archive) and the live streams (SSE)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get
+from litestar.params import Parameter
+from litestar.response import ServerSentEvent
+
+from api.auth import AUDIT, READ
+from api.deps import ApiDeps, await_consistency
+from api.problems import ProblemError
+from api.schemas import EventList
+from api.streams import conversation_events, tenant_events
+from infra.api_keys import Principal
+from projections import queries
+
+Limit = Annotated[int, Parameter(ge=1, le=500)]
+
+
+class EventsController(Controller):
+    path = "/v1"
+    tags = ["events"]  # noqa: RUF012 - Litestar reads it as an instance attribute
+
+    @get("/events", guards=[AUDIT], summary="The audit feed: every event of the tenant, oldest first")
+    async def events(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        deps: ApiDeps,
+        stream: str | None = None,
+        type: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: Limit = 100,
+        cursor: str | None = None,
+    ) -> EventList:
+        await await_consistency(request, deps, "archive")
+        principal: Principal = request.user
+        where = queries.EventFilter(stream=stream, type=type, since=since, until=until)
+        try:
+            rows = await queries.list_events(
+                deps.pool, principal.tenant, where, queries.Page(limit=limit, after=cursor)
+            )
+        except queries.BadCursor as exc:
+            raise ProblemError(422, "validation", "The request is not valid", f"cursor: {exc}") from None
+        return EventList(
+            items=rows, next_cursor=queries.event_cursor(rows[-1]) if len(rows) == limit else None
+        )
+
+    @get("/stream", guards=[READ], summary="All of the tenant's events, live (SSE)")
+    async def stream_all(self, request: Request[Any, Any, Any], deps: ApiDeps) -> ServerSentEvent:
+        principal: Principal = request.user
+        sub = deps.hub.subscribe(principal.tenant)
+        return ServerSentEvent(tenant_events(deps, sub, request.headers.get("last-event-id")))
+
+    @get(
+        "/conversations/{conversation_id:str}/stream",
+        guards=[READ],
+        summary="One conversation's events, live (SSE)",
+    )
+    async def stream_conversation(
+        self, request: Request[Any, Any, Any], deps: ApiDeps, conversation_id: str
+    ) -> ServerSentEvent:
+        principal: Principal = request.user
+        stream = f"conversation-{conversation_id}"
+        first = await deps.store.read_stream(stream, from_version=1) if conversation_id else []
+        if not first or first[0].envelope.tenant != principal.tenant:
+            raise ProblemError(404, "not-found", "Not found", "no such conversation")
+        last = request.headers.get("last-event-id", "0")
+        if not last.isdigit():
+            raise ProblemError(
+                422, "validation", "The request is not valid", "Last-Event-ID: a version number"
+            )
+        sub = deps.hub.subscribe(principal.tenant, stream)
+        return ServerSentEvent(conversation_events(deps, sub, stream, int(last)))

@@ -1,0 +1,71 @@
+"""Operations: liveness, readiness (Redis, PostgreSQL, projection lag), Prometheus metrics, AsyncAPI."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, get
+from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from api.deps import ApiDeps
+from infra.observability import DEAD_LETTERS, PROJECTION_LAG, PROJECTION_PENDING, REGISTRY
+
+MAX_READY_LAG = 10_000
+
+
+class Health(msgspec.Struct, frozen=True, kw_only=True):
+    status: str
+    checks: dict[str, bool] = msgspec.field(default_factory=dict)
+    lag: dict[str, int] = msgspec.field(default_factory=dict)
+
+
+@get("/health/live", sync_to_thread=False, tags=["operations"], summary="The process is up")
+def live() -> Health:
+    return Health(status="ok")
+
+
+@get("/health/ready", tags=["operations"], summary="Redis, PostgreSQL and the projectors are usable")
+async def ready(deps: ApiDeps) -> Response[Health]:
+    checks = {"redis": False, "postgres": False, "projections": True}
+    with contextlib.suppress(Exception):
+        checks["redis"] = bool(await deps.store._redis.client.ping())
+    with contextlib.suppress(Exception):
+        checks["postgres"] = bool(await deps.pool.fetchval("SELECT true"))
+    lag: dict[str, int] = {}
+    with contextlib.suppress(Exception):
+        for group in await deps.lag():
+            lag[f"{group.group}/p{group.partition}"] = group.lag or 0
+        checks["projections"] = all(value <= MAX_READY_LAG for value in lag.values())
+    ok = all(checks.values())
+    health = Health(status="ok" if ok else "unavailable", checks=checks, lag=lag)
+    return Response(health, status_code=HTTP_200_OK if ok else HTTP_503_SERVICE_UNAVAILABLE)
+
+
+@get("/metrics", tags=["operations"], summary="Prometheus metrics", media_type=CONTENT_TYPE_LATEST)
+async def metrics(deps: ApiDeps) -> bytes:
+    with contextlib.suppress(Exception):
+        for group in await deps.lag():
+            labels = {"group": group.group, "partition": str(group.partition)}
+            PROJECTION_LAG.labels(**labels).set(group.lag or 0)
+            PROJECTION_PENDING.labels(**labels).set(group.pending)
+        for keys in deps.store.keys.all_partitions():
+            DEAD_LETTERS.labels(partition=str(keys.partition)).set(
+                await deps.store._redis.client.xlen(keys.dlq)
+            )
+    return generate_latest(REGISTRY)
+
+
+def asyncapi_route(document: dict[str, Any]) -> Any:
+    @get(
+        "/asyncapi.json",
+        sync_to_thread=False,
+        tags=["operations"],
+        summary="AsyncAPI 3.0 of the partition logs",
+    )
+    def asyncapi(request: Request[Any, Any, Any]) -> dict[str, Any]:
+        return document
+
+    return asyncapi

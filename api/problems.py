@@ -1,0 +1,145 @@
+"""RFC 9457 problem details for every error the API answers; never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import (
+    HTTP_409_CONFLICT,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+)
+
+from commands.context import BadToken
+from domain.errors import ConcurrencyConflict, InvalidTransition, NotFound
+
+log = logging.getLogger(__name__)
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://aiwf.dev/problems/"
+
+
+class FieldError(msgspec.Struct, frozen=True, kw_only=True):
+    field: str
+    message: str
+
+
+class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    type: str
+    title: str
+    status: int
+    detail: str = ""
+    instance: str = ""
+    errors: tuple[FieldError, ...] = ()
+
+
+class ProblemError(HTTPException):
+    """Raise anywhere in the API to answer with a specific problem."""
+
+    def __init__(
+        self, status: int, slug: str, title: str, detail: str = "", headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(status_code=status, detail=detail, headers=headers)
+        self.slug, self.title = slug, title
+
+
+def problem_response(
+    request: Request[Any, Any, Any], problem: Problem, headers: dict[str, str] | None = None
+) -> Response[Problem]:
+    problem = msgspec.structs.replace(problem, instance=request.url.path)
+    return Response(problem, status_code=problem.status, media_type=PROBLEM_JSON, headers=headers)
+
+
+_TITLES = {
+    400: ("bad-request", "Bad request"),
+    401: ("unauthorized", "Authentication required"),
+    403: ("forbidden", "Not allowed for this key's role"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    413: ("too-large", "Request body too large"),
+    429: ("rate-limited", "Too many requests"),
+}
+
+
+def on_problem(request: Request[Any, Any, Any], exc: ProblemError) -> Response[Problem]:
+    problem = Problem(type=TYPE_BASE + exc.slug, title=exc.title, status=exc.status_code, detail=exc.detail)
+    return problem_response(request, problem, exc.headers)
+
+
+def on_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
+    slug, title = _TITLES.get(exc.status_code, ("http-error", "HTTP error"))
+    detail = exc.detail if exc.detail and exc.detail != title else ""
+    return problem_response(
+        request,
+        Problem(type=TYPE_BASE + slug, title=title, status=exc.status_code, detail=detail),
+        exc.headers,
+    )
+
+
+def on_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Problem]:
+    errors = tuple(
+        FieldError(
+            field=str(item.get("key") or item.get("source") or "body"), message=str(item.get("message", ""))
+        )
+        for item in (exc.extra if isinstance(exc.extra, list) else [])
+        if isinstance(item, dict)
+    )
+    problem = Problem(
+        type=TYPE_BASE + "validation",
+        title="The request is not valid",
+        status=HTTP_422_UNPROCESSABLE_ENTITY,
+        detail=exc.detail if exc.detail != "Bad Request" else "",
+        errors=errors,
+    )
+    return problem_response(request, problem)
+
+
+def on_not_found(request: Request[Any, Any, Any], exc: NotFound) -> Response[Problem]:
+    return problem_response(
+        request, Problem(type=TYPE_BASE + "not-found", title="Not found", status=404, detail=str(exc))
+    )
+
+
+def on_conflict(
+    request: Request[Any, Any, Any], exc: InvalidTransition | ConcurrencyConflict
+) -> Response[Problem]:
+    title = (
+        "The resource changed meanwhile"
+        if isinstance(exc, ConcurrencyConflict)
+        else "Not possible in this state"
+    )
+    problem = Problem(type=TYPE_BASE + "conflict", title=title, status=HTTP_409_CONFLICT, detail=str(exc))
+    return problem_response(request, problem)
+
+
+def on_bad_token(request: Request[Any, Any, Any], exc: BadToken) -> Response[Problem]:
+    problem = Problem(
+        type=TYPE_BASE + "validation",
+        title="The request is not valid",
+        status=HTTP_422_UNPROCESSABLE_ENTITY,
+        errors=(FieldError(field="consistency_token", message=str(exc)),),
+    )
+    return problem_response(request, problem)
+
+
+def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    problem = Problem(
+        type=TYPE_BASE + "internal", title="Internal error", status=HTTP_500_INTERNAL_SERVER_ERROR
+    )
+    return problem_response(request, problem)
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    ProblemError: on_problem,
+    ValidationException: on_validation,
+    HTTPException: on_http,
+    NotFound: on_not_found,
+    InvalidTransition: on_conflict,
+    ConcurrencyConflict: on_conflict,
+    BadToken: on_bad_token,
+    Exception: on_unexpected,
+}

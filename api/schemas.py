@@ -1,0 +1,77 @@
+"""Request and response bodies of the REST API (msgspec Structs: validated in, typed out)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+
+from domain.conversation import MAX_MESSAGE_CHARS
+from projections.agent_state import AgentStateDoc
+from projections.conversations import ConversationRow, MessageRow
+from projections.queries import ArchivedEvent
+
+Title = Annotated[str, msgspec.Meta(max_length=200)]
+Language = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}(-[A-Za-z]{2,4})?$")]
+MessageText = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_MESSAGE_CHARS)]
+Reason = Annotated[str, msgspec.Meta(max_length=2000)]
+
+
+class StartConversationBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    title: Title | None = None
+    language: Language | None = None
+
+
+class SendMessageBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    text: MessageText
+
+
+class CloseBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    reason: Reason = ""
+
+
+class ApproveBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    revision: int | None = None
+
+
+class RejectBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    reason: Reason = ""
+    revision: int | None = None
+
+
+class Accepted(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """202: the command's events are in the log; reads with `consistency_token` will see them."""
+
+    stream: str
+    version: int
+    event_ids: tuple[str, ...]
+    consistency_token: str
+    conversation_id: str | None = None
+    workflow_id: str | None = None
+
+
+class ConversationList(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[ConversationRow]
+    next_cursor: str | None
+
+
+class MessageList(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[MessageRow]
+    next_cursor: str | None
+
+
+class EventList(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[ArchivedEvent]
+    next_cursor: str | None
+
+
+AgentState = AgentStateDoc
+
+
+class KeyCreated(msgspec.Struct, frozen=True, kw_only=True):
+    key: str
+    key_id: str
+    tenant: str
+    role: str
+    created_at: datetime

@@ -1,0 +1,41 @@
+"""Start and stop what the API needs around the app (hub, consistency waiter), and serve it."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import asyncpg
+import uvicorn
+
+from api.app import VERSION, create_app
+from api.asyncapi import build_asyncapi
+from api.consistency import ConsistencyWaiter
+from api.deps import ApiDeps, Limits
+from api.hub import StreamHub
+from handlers.runtime.consumer_group import GroupLag
+from infra.event_store import RedisEventStore
+
+LagProbe = Callable[[], Awaitable[list[GroupLag]]]
+
+
+@contextlib.asynccontextmanager
+async def api_services(
+    store: RedisEventStore, pool: asyncpg.Pool, database_url: str, limits: Limits, lag: LagProbe
+) -> AsyncIterator[ApiDeps]:
+    waiter = ConsistencyWaiter(pool, database_url)
+    hub = StreamHub(store._redis, store)
+    await waiter.start()
+    await hub.start()
+    try:
+        yield ApiDeps(store=store, pool=pool, waiter=waiter, hub=hub, limits=limits, lag=lag)
+    finally:
+        await hub.stop()
+        await waiter.stop()
+
+
+def server(deps: ApiDeps, redis_url: str, host: str, port: int) -> uvicorn.Server:
+    asyncapi = build_asyncapi(deps.store.registry, deps.store.keys, redis_url, VERSION)
+    app = create_app(deps, asyncapi)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
+    return uvicorn.Server(config)

@@ -1,0 +1,94 @@
+"""Server-sent events: one conversation's events (id = its version) and all of a tenant's events
+(id = a position per partition). `Last-Event-ID` resumes without gaps or duplicates: the subscriber is
+registered first, the log is replayed from the id, then live deliveries older than what was replayed are
+skipped."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from litestar.response import ServerSentEventMessage
+
+from api.deps import ApiDeps
+from api.hub import Delivery, Subscription
+from commands.context import decode_token, encode_token
+from domain.chain import parse_document
+from domain.envelope import Position
+from projections.events import log_position
+
+KEEPALIVE_S = 15.0
+
+
+def _message(raw: bytes, event_id: str) -> ServerSentEventMessage:
+    document = parse_document(raw) or {}
+    return ServerSentEventMessage(data=raw.decode(), event=str(document.get("type", "event")), id=event_id)
+
+
+async def _live(sub: Subscription) -> AsyncIterator[Delivery | None]:
+    """Deliveries as they come; None is a keep-alive tick. Ends when the hub dropped a slow subscriber."""
+    while True:
+        if sub.dropped and sub.queue.empty():
+            return
+        try:
+            yield await asyncio.wait_for(sub.queue.get(), timeout=KEEPALIVE_S)
+        except TimeoutError:
+            yield None
+
+
+async def conversation_events(
+    deps: ApiDeps, sub: Subscription, stream: str, after: int
+) -> AsyncIterator[ServerSentEventMessage]:
+    try:
+        for stored in await deps.store.read_stream(stream, from_version=after + 1):
+            after = stored.envelope.version
+            yield _message(stored.raw, str(after))
+        async for delivery in _live(sub):
+            if delivery is None:
+                yield ServerSentEventMessage(comment="keep-alive")
+            elif delivery.version > after:
+                after = delivery.version
+                yield _message(delivery.raw, str(after))
+    finally:
+        deps.hub.unsubscribe(sub)
+
+
+async def tenant_events(
+    deps: ApiDeps, sub: Subscription, last_event_id: str | None
+) -> AsyncIterator[ServerSentEventMessage]:
+    partitions = [k.partition for k in deps.store.keys.all_partitions()]
+    if last_event_id:
+        seen = dict.fromkeys(partitions, "0-0") | decode_token(last_event_id)
+    else:
+        seen = {p: await deps.store.log_end(p) for p in partitions}
+    try:
+        for partition in partitions:
+            async for log_id, raw in _replay(deps, sub.tenant, partition, seen[partition]):
+                seen[partition] = log_id
+                yield _message(raw, _vector(seen))
+        async for delivery in _live(sub):
+            if delivery is None:
+                yield ServerSentEventMessage(comment="keep-alive")
+            elif log_position(delivery.log_id) > log_position(seen[delivery.partition]):
+                seen[delivery.partition] = delivery.log_id
+                yield _message(delivery.raw, _vector(seen))
+    finally:
+        deps.hub.unsubscribe(sub)
+
+
+async def _replay(deps: ApiDeps, tenant: str, partition: int, after: str) -> AsyncIterator[tuple[str, bytes]]:
+    while True:
+        entries = await deps.store.read_log(partition, after=after)
+        for entry in entries:
+            after = entry.log_id
+            document = parse_document(entry.raw) if entry.raw else None
+            if document is not None and document.get("tenant") == tenant and entry.raw is not None:
+                yield entry.log_id, entry.raw
+        if not entries:
+            return
+
+
+def _vector(seen: dict[int, str]) -> str:
+    return encode_token(
+        [Position(stream="", version=0, partition=p, log_id=log_id) for p, log_id in seen.items()]
+    )

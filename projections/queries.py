@@ -1,0 +1,134 @@
+"""The read side's queries: every one takes the tenant, so nothing of another tenant is ever read."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from projections.agent_state import AgentStateDoc
+from projections.conversations import ConversationRow, MessageRow
+from projections.read_model import Conn
+
+Source = Conn | asyncpg.Pool  # a connection, or the pool itself for one-statement reads
+
+_doc = msgspec.json.Decoder(AgentStateDoc)
+
+
+class Page(msgspec.Struct, frozen=True, kw_only=True):
+    """Keyset pagination: `after` is opaque to callers (the last item's sort key)."""
+
+    limit: int = 50
+    after: str | None = None
+
+
+class ArchivedEvent(msgspec.Struct, frozen=True, kw_only=True):
+    stream: str
+    version: int
+    type: str
+    time: datetime
+    log_id: str
+    partition: int
+    event: str
+
+
+class EventFilter(msgspec.Struct, frozen=True, kw_only=True):
+    stream: str | None = None
+    type: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+async def get_conversation(conn: Source, tenant: str, conversation_id: str) -> ConversationRow | None:
+    row = await conn.fetchrow(
+        "SELECT * FROM conversations WHERE tenant = $1 AND conversation_id = $2", tenant, conversation_id
+    )
+    return ConversationRow(**dict(row)) if row else None
+
+
+async def list_conversations(conn: Source, tenant: str, page: Page) -> list[ConversationRow]:
+    """Newest first; the cursor is `<started_at iso>|<conversation_id>`."""
+    started, cid = _split_cursor(page.after)
+    rows = await conn.fetch(
+        "SELECT * FROM conversations WHERE tenant = $1 "
+        "AND ($2::timestamptz IS NULL OR (started_at, conversation_id) < ($2, $3)) "
+        "ORDER BY started_at DESC, conversation_id DESC LIMIT $4",
+        tenant,
+        datetime.fromisoformat(started) if started else None,
+        cid,
+        page.limit,
+    )
+    return [ConversationRow(**dict(row)) for row in rows]
+
+
+def conversation_cursor(row: ConversationRow) -> str:
+    return f"{row.started_at.isoformat()}|{row.conversation_id}"
+
+
+async def list_messages(conn: Source, tenant: str, conversation_id: str, page: Page) -> list[MessageRow]:
+    if page.after and not page.after.isdigit():
+        raise BadCursor("the cursor is not one this API issued")
+    after = int(page.after) if page.after else 0
+    rows = await conn.fetch(
+        "SELECT * FROM messages WHERE tenant = $1 AND conversation_id = $2 AND version > $3 "
+        "ORDER BY version LIMIT $4",
+        tenant,
+        conversation_id,
+        after,
+        page.limit,
+    )
+    return [MessageRow(**dict(row)) for row in rows]
+
+
+async def get_agent_state(conn: Source, tenant: str, conversation_id: str) -> AgentStateDoc | None:
+    document = await conn.fetchval(
+        "SELECT document FROM agent_state WHERE tenant = $1 AND conversation_id = $2", tenant, conversation_id
+    )
+    return _doc.decode(document) if document else None
+
+
+async def list_events(conn: Source, tenant: str, where: EventFilter, page: Page) -> list[ArchivedEvent]:
+    """Oldest first; the cursor is `<log time iso>|<stream>|<version>`."""
+    time_after, stream_after, version_after = _split_cursor(page.after, parts=3)
+    rows = await conn.fetch(
+        "SELECT stream, version, type, time, log_id, partition, event FROM event_archive WHERE tenant = $1 "
+        "AND ($2::text IS NULL OR stream = $2) AND ($3::text IS NULL OR type = $3) "
+        "AND ($4::timestamptz IS NULL OR time >= $4) AND ($5::timestamptz IS NULL OR time < $5) "
+        "AND ($6::timestamptz IS NULL OR (time, stream, version) > ($6, $7, $8)) "
+        "ORDER BY time, stream, version LIMIT $9",
+        tenant,
+        where.stream,
+        where.type,
+        where.since,
+        where.until,
+        datetime.fromisoformat(time_after) if time_after else None,
+        stream_after,
+        int(version_after) if version_after else None,
+        page.limit,
+    )
+    return [ArchivedEvent(**dict(row)) for row in rows]
+
+
+def event_cursor(event: ArchivedEvent) -> str:
+    return f"{event.time.isoformat()}|{event.stream}|{event.version}"
+
+
+class BadCursor(ValueError):
+    """A pagination cursor that is not one we issued."""
+
+
+def _split_cursor(cursor: str | None, parts: int = 2) -> list[Any]:
+    if not cursor:
+        return [None] * parts
+    pieces = cursor.split("|")
+    if len(pieces) != parts:
+        raise BadCursor("the cursor is not one this API issued")
+    try:
+        datetime.fromisoformat(pieces[0])
+        if parts == 3:
+            int(pieces[2])
+    except ValueError:
+        raise BadCursor("the cursor is not one this API issued") from None
+    return pieces
