@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any, TypeVar
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api.auth import CHAT, READ
 from api.commanding import accepted, run_command
@@ -27,7 +28,7 @@ from projections import queries
 from projections.conversations import ConversationRow
 
 VIEWS = "conversation_views"
-Limit = Annotated[int, Parameter(ge=1, le=200)]
+Limit = Annotated[int, QueryParameter(ge=1, le=200)]
 
 
 class ConversationsController(Controller):
@@ -36,7 +37,10 @@ class ConversationsController(Controller):
 
     @post("/", guards=[CHAT], status_code=202, summary="Start a conversation")
     async def start(
-        self, request: Request[Any, Any, Any], deps: ApiDeps, data: StartConversationBody
+        self,
+        request: Request[Any, Any, Any],
+        deps: NamedDependency[ApiDeps],
+        data: JSONBody[StartConversationBody],
     ) -> Response[bytes]:
         async def run(ctx: CommandContext) -> Any:
             cid = derived_id("conversation", ctx.tenant, ctx.idempotency_key) if ctx.idempotency_key else None
@@ -49,7 +53,11 @@ class ConversationsController(Controller):
 
     @post("/{conversation_id:str}/messages", guards=[CHAT], status_code=202, summary="Send a user message")
     async def send(
-        self, request: Request[Any, Any, Any], deps: ApiDeps, conversation_id: str, data: SendMessageBody
+        self,
+        request: Request[Any, Any, Any],
+        deps: NamedDependency[ApiDeps],
+        conversation_id: FromPath[str],
+        data: JSONBody[SendMessageBody],
     ) -> Response[bytes]:
         async def run(ctx: CommandContext) -> Any:
             return accepted(
@@ -63,9 +71,9 @@ class ConversationsController(Controller):
     async def close(
         self,
         request: Request[Any, Any, Any],
-        deps: ApiDeps,
-        conversation_id: str,
-        data: CloseBody | None = None,
+        deps: NamedDependency[ApiDeps],
+        conversation_id: FromPath[str],
+        data: JSONBody[CloseBody | None] = None,
     ) -> Response[bytes]:
         reason = data.reason if data else ""
 
@@ -79,7 +87,11 @@ class ConversationsController(Controller):
 
     @get("/", guards=[READ], summary="List conversations, newest first")
     async def list(
-        self, request: Request[Any, Any, Any], deps: ApiDeps, limit: Limit = 50, cursor: str | None = None
+        self,
+        request: Request[Any, Any, Any],
+        deps: NamedDependency[ApiDeps],
+        limit: Limit = 50,
+        cursor: FromQuery[str | None] = None,
     ) -> ConversationList:
         await await_consistency(request, deps, VIEWS)
         rows = await _or_bad_cursor(
@@ -90,7 +102,7 @@ class ConversationsController(Controller):
 
     @get("/{conversation_id:str}", guards=[READ], summary="One conversation")
     async def one(
-        self, request: Request[Any, Any, Any], deps: ApiDeps, conversation_id: str
+        self, request: Request[Any, Any, Any], deps: NamedDependency[ApiDeps], conversation_id: FromPath[str]
     ) -> ConversationRow:
         await await_consistency(request, deps, VIEWS)
         return _found(await queries.get_conversation(deps.pool, _tenant(request), conversation_id))
@@ -99,10 +111,10 @@ class ConversationsController(Controller):
     async def messages(
         self,
         request: Request[Any, Any, Any],
-        deps: ApiDeps,
-        conversation_id: str,
+        deps: NamedDependency[ApiDeps],
+        conversation_id: FromPath[str],
         limit: Limit = 100,
-        cursor: str | None = None,
+        cursor: FromQuery[str | None] = None,
     ) -> MessageList:
         await await_consistency(request, deps, VIEWS)
         tenant = _tenant(request)
@@ -113,7 +125,7 @@ class ConversationsController(Controller):
 
     @get("/{conversation_id:str}/agent-state", guards=[READ], summary="What the agents were asked and found")
     async def agent_state(
-        self, request: Request[Any, Any, Any], deps: ApiDeps, conversation_id: str
+        self, request: Request[Any, Any, Any], deps: NamedDependency[ApiDeps], conversation_id: FromPath[str]
     ) -> AgentState:
         await await_consistency(request, deps, VIEWS)
         return _found(await queries.get_agent_state(deps.pool, _tenant(request), conversation_id))

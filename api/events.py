@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import ServerSentEvent
 
 from api.auth import AUDIT, READ
@@ -17,7 +18,7 @@ from api.streams import conversation_events, tenant_events
 from infra.api_keys import Principal
 from projections import queries
 
-Limit = Annotated[int, Parameter(ge=1, le=500)]
+Limit = Annotated[int, QueryParameter(ge=1, le=500)]
 
 
 class EventsController(Controller):
@@ -29,13 +30,13 @@ class EventsController(Controller):
         self,
         *,
         request: Request[Any, Any, Any],
-        deps: ApiDeps,
-        stream: str | None = None,
-        type: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
+        deps: NamedDependency[ApiDeps],
+        stream: FromQuery[str | None] = None,
+        type: FromQuery[str | None] = None,
+        since: FromQuery[datetime | None] = None,
+        until: FromQuery[datetime | None] = None,
         limit: Limit = 100,
-        cursor: str | None = None,
+        cursor: FromQuery[str | None] = None,
     ) -> EventList:
         await await_consistency(request, deps, "archive")
         principal: Principal = request.user
@@ -51,7 +52,9 @@ class EventsController(Controller):
         )
 
     @get("/stream", guards=[READ], summary="All of the tenant's events, live (SSE)")
-    async def stream_all(self, request: Request[Any, Any, Any], deps: ApiDeps) -> ServerSentEvent:
+    async def stream_all(
+        self, request: Request[Any, Any, Any], deps: NamedDependency[ApiDeps]
+    ) -> ServerSentEvent:
         principal: Principal = request.user
         sub = deps.hub.subscribe(principal.tenant)
         return ServerSentEvent(tenant_events(deps, sub, request.headers.get("last-event-id")))
@@ -62,7 +65,7 @@ class EventsController(Controller):
         summary="One conversation's events, live (SSE)",
     )
     async def stream_conversation(
-        self, request: Request[Any, Any, Any], deps: ApiDeps, conversation_id: str
+        self, request: Request[Any, Any, Any], deps: NamedDependency[ApiDeps], conversation_id: FromPath[str]
     ) -> ServerSentEvent:
         principal: Principal = request.user
         stream = f"conversation-{conversation_id}"

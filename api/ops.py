@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, get
+from litestar.di import NamedDependency
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -28,7 +29,7 @@ def live() -> Health:
 
 
 @get("/health/ready", tags=["operations"], summary="Redis, PostgreSQL and the projectors are usable")
-async def ready(deps: ApiDeps) -> Response[Health]:
+async def ready(deps: NamedDependency[ApiDeps]) -> Response[Health]:
     checks = {"redis": False, "postgres": False, "projections": True}
     with contextlib.suppress(Exception):
         checks["redis"] = bool(await deps.store._redis.client.ping())
@@ -45,7 +46,7 @@ async def ready(deps: ApiDeps) -> Response[Health]:
 
 
 @get("/metrics", tags=["operations"], summary="Prometheus metrics", media_type=CONTENT_TYPE_LATEST)
-async def metrics(deps: ApiDeps) -> bytes:
+async def metrics(deps: NamedDependency[ApiDeps]) -> bytes:
     with contextlib.suppress(Exception):
         for group in await deps.lag():
             labels = {"group": group.group, "partition": str(group.partition)}

@@ -37,5 +37,13 @@ async def api_services(
 def server(deps: ApiDeps, redis_url: str, host: str, port: int) -> uvicorn.Server:
     asyncapi = build_asyncapi(deps.store.registry, deps.store.keys, redis_url, VERSION)
     app = create_app(deps, asyncapi)
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+    )
     return uvicorn.Server(config)

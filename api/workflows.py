@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 
 from api.auth import CHAT
 from api.commanding import accepted, run_command
@@ -24,9 +26,9 @@ class WorkflowsController(Controller):
     async def approve(
         self,
         request: Request[Any, Any, Any],
-        deps: ApiDeps,
-        workflow_id: str,
-        data: ApproveBody | None = None,
+        deps: NamedDependency[ApiDeps],
+        workflow_id: FromPath[str],
+        data: JSONBody[ApproveBody | None] = None,
     ) -> Response[bytes]:
         revision = data.revision if data else None
 
@@ -39,7 +41,11 @@ class WorkflowsController(Controller):
 
     @post("/{workflow_id:str}/reject", guards=[CHAT], status_code=202, summary="Reject the current revision")
     async def reject(
-        self, request: Request[Any, Any, Any], deps: ApiDeps, workflow_id: str, data: RejectBody | None = None
+        self,
+        request: Request[Any, Any, Any],
+        deps: NamedDependency[ApiDeps],
+        workflow_id: FromPath[str],
+        data: JSONBody[RejectBody | None] = None,
     ) -> Response[bytes]:
         body = data or RejectBody()
 

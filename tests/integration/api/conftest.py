@@ -1,0 +1,63 @@
+"""The whole stack over real HTTP: projectors running, the API on a loopback port, keys per tenant."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import asyncpg
+import httpx
+import pytest
+from msgspec import Struct
+
+from api.deps import Limits
+from api.server import api_services, server
+from handlers.app import HandlerRuntime
+from infra.api_keys import create_key
+from infra.event_store import RedisEventStore
+from projections.catalog import PROJECTORS
+from tests.integration.handlers.conftest import FAST, runtime_for
+from tests.support.cluster import free_port
+
+
+class Stack(Struct, kw_only=True):
+    url: str
+    store: RedisEventStore
+    pool: asyncpg.Pool
+    runtime: HandlerRuntime
+    keys: dict[str, str]  # "acme-member", "acme-auditor", "acme-admin", "globex-member"
+
+    def client(self, who: str | None = "acme-member") -> httpx.AsyncClient:
+        headers = {"Authorization": f"Bearer {self.keys[who]}"} if who else {}
+        return httpx.AsyncClient(base_url=self.url, headers=headers, timeout=10)
+
+
+@contextlib.asynccontextmanager
+async def running_stack(store: RedisEventStore, pool: asyncpg.Pool, database_url: str, redis_url: str, limits: Limits) -> AsyncIterator[Stack]:
+    runtime = runtime_for(store, redis_url)
+    runtime.add_projectors(pool, PROJECTORS, **FAST)
+    await runtime.start()
+    keys = {}
+    for tenant, role in [("acme", "member"), ("acme", "auditor"), ("acme", "admin"), ("globex", "member")]:
+        keys[f"{tenant}-{role}"], _ = await create_key(pool, tenant, role)
+    port = free_port()
+    async with api_services(store, pool, database_url, limits, runtime.lag) as deps:
+        api = server(deps, redis_url, "127.0.0.1", port)
+        task = asyncio.create_task(api.serve())
+        while not api.started:
+            await asyncio.sleep(0.01)
+        try:
+            yield Stack(url=f"http://127.0.0.1:{port}", store=store, pool=pool, runtime=runtime, keys=keys)
+        finally:
+            api.should_exit = True
+            await task
+            await runtime.stop()
+
+
+@pytest.fixture
+async def stack(
+    standalone_store: RedisEventStore, pg_pool: asyncpg.Pool, database_url: str, redis_url: str
+) -> AsyncIterator[Stack]:
+    async with running_stack(standalone_store, pg_pool, database_url, redis_url, Limits(read_wait_s=5.0)) as running:
+        yield running
