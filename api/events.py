@@ -15,6 +15,7 @@ from api.deps import ApiDeps, await_consistency
 from api.problems import ProblemError
 from api.schemas import EventList
 from api.streams import conversation_events, tenant_events
+from commands.context import decode_token
 from infra.api_keys import Principal
 from projections import queries
 
@@ -56,8 +57,11 @@ class EventsController(Controller):
         self, request: Request[Any, Any, Any], deps: NamedDependency[ApiDeps]
     ) -> ServerSentEvent:
         principal: Principal = request.user
+        last = request.headers.get("last-event-id")
+        if last:
+            decode_token(last)  # a malformed id is a 422 now, not a broken stream later
         sub = deps.hub.subscribe(principal.tenant)
-        return ServerSentEvent(tenant_events(deps, sub, request.headers.get("last-event-id")))
+        return ServerSentEvent(tenant_events(deps, sub, last))
 
     @get(
         "/conversations/{conversation_id:str}/stream",

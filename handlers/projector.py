@@ -61,6 +61,10 @@ class Projector:
                 len(events),
                 epoch,
             )
+            # Delivered at commit: read-your-writes waiters in the API wake up (api/consistency.py).
+            await conn.execute(
+                "SELECT pg_notify('aiwf_checkpoints', $1)", f"{self.spec.name} {partition} {fresh[-1].log_id}"
+            )
         return [
             DeadLetter(log_id=r.log_id, raw=r.raw, reason=r.error or "not ours")
             for r in fresh

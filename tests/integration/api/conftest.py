@@ -34,7 +34,9 @@ class Stack(Struct, kw_only=True):
 
 
 @contextlib.asynccontextmanager
-async def running_stack(store: RedisEventStore, pool: asyncpg.Pool, database_url: str, redis_url: str, limits: Limits) -> AsyncIterator[Stack]:
+async def running_stack(
+    store: RedisEventStore, pool: asyncpg.Pool, database_url: str, redis_url: str, limits: Limits
+) -> AsyncIterator[Stack]:
     runtime = runtime_for(store, redis_url)
     runtime.add_projectors(pool, PROJECTORS, **FAST)
     await runtime.start()
@@ -45,7 +47,7 @@ async def running_stack(store: RedisEventStore, pool: asyncpg.Pool, database_url
     async with api_services(store, pool, database_url, limits, runtime.lag) as deps:
         api = server(deps, redis_url, "127.0.0.1", port)
         task = asyncio.create_task(api.serve())
-        while not api.started:
+        while not api.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
             await asyncio.sleep(0.01)
         try:
             yield Stack(url=f"http://127.0.0.1:{port}", store=store, pool=pool, runtime=runtime, keys=keys)
@@ -59,5 +61,7 @@ async def running_stack(store: RedisEventStore, pool: asyncpg.Pool, database_url
 async def stack(
     standalone_store: RedisEventStore, pg_pool: asyncpg.Pool, database_url: str, redis_url: str
 ) -> AsyncIterator[Stack]:
-    async with running_stack(standalone_store, pg_pool, database_url, redis_url, Limits(read_wait_s=5.0)) as running:
+    async with running_stack(
+        standalone_store, pg_pool, database_url, redis_url, Limits(read_wait_s=5.0)
+    ) as running:
         yield running

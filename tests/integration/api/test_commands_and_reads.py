@@ -32,9 +32,15 @@ async def test_a_started_conversation_is_readable_with_its_consistency_token(sta
 async def test_messages_are_classified_and_listed_in_order(stack: Stack) -> None:
     cid = (await start(stack))["conversation_id"]
     async with stack.client() as http:
-        first = await http.post(f"/v1/conversations/{cid}/messages", json={"text": "Chaque matin, le total Shopify"})
-        second = await http.post(f"/v1/conversations/{cid}/messages", json={"text": "Mon RIP: 00799999001234567845"})
-        listed = await http.get(f"/v1/conversations/{cid}/messages?consistency_token={second.json()['consistency_token']}")
+        first = await http.post(
+            f"/v1/conversations/{cid}/messages", json={"text": "Chaque matin, le total Shopify"}
+        )
+        second = await http.post(
+            f"/v1/conversations/{cid}/messages", json={"text": "Mon RIP: 00799999001234567845"}
+        )
+        listed = await http.get(
+            f"/v1/conversations/{cid}/messages?consistency_token={second.json()['consistency_token']}"
+        )
         state = await http.get(f"/v1/conversations/{cid}/agent-state")
 
     assert (first.status_code, second.status_code) == (202, 202)
