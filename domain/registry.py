@@ -17,12 +17,20 @@ Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 _wire_decoder = msgspec.json.Decoder(WireEnvelope)
 
 
+class _TypeOnly(msgspec.Struct):
+    type: str
+
+
+_type_decoder = msgspec.json.Decoder(_TypeOnly)
+
+
 class EventRegistry:
     """The catalogue of event types; the only place that knows type name ↔ Struct."""
 
     def __init__(self, events: Iterable[type[DomainEvent]] = ()) -> None:
         self._by_type: dict[str, type[DomainEvent]] = {}
         self._decoders: dict[str, msgspec.json.Decoder[Any]] = {}
+        self._envelope_decoders: dict[str, msgspec.json.Decoder[Any]] = {}
         self._upcasters: dict[str, tuple[str, Upcaster]] = {}
         for event in events:
             self.register(event)
@@ -34,6 +42,16 @@ class EventRegistry:
         _refuse_floats(event)
         self._by_type[name] = event
         self._decoders[name] = msgspec.json.Decoder(event)
+        # One pass for the whole envelope: an Envelope subclass whose `data` is this payload type.
+        typed = msgspec.defstruct(
+            f"{event.__name__}Envelope",
+            [("data", event)],
+            bases=(Envelope,),
+            kw_only=True,
+            frozen=True,
+            omit_defaults=True,
+        )
+        self._envelope_decoders[name] = msgspec.json.Decoder(typed)
 
     def register_upcaster(self, old_type: str, new_type: str, upcast: Upcaster) -> None:
         """Read `old_type` payloads as `new_type`; chains compose (v1 → v2 → v3)."""
@@ -70,7 +88,19 @@ class EventRegistry:
             raise MalformedEvent(f"{event_type}: {exc}") from exc
 
     def decode(self, raw: bytes) -> Envelope:
-        """Bytes from the stream → typed envelope. Raises MalformedEvent / UnknownEventType."""
+        """Bytes from the stream → typed envelope. Raises MalformedEvent / UnknownEventType.
+
+        The result is an instance of a per-type subclass of `Envelope` (compare fields, not objects)."""
+        try:
+            decoder = self._envelope_decoders.get(_type_decoder.decode(raw).type)
+            if decoder is not None:
+                return decoder.decode(raw)  # type: ignore[no-any-return]
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise MalformedEvent(str(exc)) from exc
+        return self._decode_upcast(raw)
+
+    def _decode_upcast(self, raw: bytes) -> Envelope:
+        """The slow path: a type we only know through upcasters (or not at all)."""
         try:
             wire = _wire_decoder.decode(raw)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:

@@ -43,7 +43,7 @@ def plain_codec(row_type: type[Row]) -> RowCodec[Row]:
     return RowCodec(
         row_type=row_type,
         columns=columns,
-        to_record=lambda row: tuple(getattr(row, c) for c in columns),
+        to_record=msgspec.structs.astuple,
         from_record=lambda record: row_type(**{c: record[c] for c in columns}),
     )
 

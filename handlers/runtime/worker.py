@@ -18,6 +18,7 @@ import msgspec
 from faststream import AckPolicy
 from faststream.redis import StreamSub
 from faststream.redis.annotations import RedisBatchStreamMessage
+from faststream.redis.message import RedisBatchStreamMessage as FastStreamBatch
 
 from domain.registry import EventRegistry
 from handlers.runtime.brokers import BrokerPool
@@ -181,7 +182,9 @@ class PartitionWorker:
             polling_interval=self.config.poll_ms,
             last_id=">",
         )
-        subscriber = broker.subscriber(stream=stream, ack_policy=AckPolicy.MANUAL, persistent=False)
+        subscriber = broker.subscriber(
+            stream=stream, ack_policy=AckPolicy.MANUAL, persistent=False, parser=_raw_batch, decoder=_no_body
+        )
         subscriber(self._on_batch)
         self._interrupted.clear()
         await subscriber.start()
@@ -192,7 +195,7 @@ class PartitionWorker:
                 self._interrupted.set()
             await subscriber.stop()
 
-    async def _on_batch(self, body: Any, msg: RedisBatchStreamMessage) -> None:
+    async def _on_batch(self, msg: RedisBatchStreamMessage) -> None:
         async with self._busy:
             if self._interrupted.is_set():
                 return  # left pending: recovery redoes it in order
@@ -220,3 +223,13 @@ class PartitionWorker:
             elif not self.config.ordered and waited >= reclaim_every:
                 waited = 0.0
                 await self._recover(min_idle_ms=self.config.min_idle_ms)
+
+
+async def _raw_batch(message: Any, _default: Any) -> FastStreamBatch:
+    """FastStream's own parser JSON-decodes every entry and re-encodes the batch (a third of a
+    projector's CPU); we read `raw_message` ourselves, so the message only carries it."""
+    return FastStreamBatch(raw_message=message, body=b"", consumer=None, group=None)  # type: ignore[arg-type]
+
+
+async def _no_body(_message: Any, _default: Any) -> None:
+    return None
