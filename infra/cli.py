@@ -306,7 +306,7 @@ async def _pool(infra: Infrastructure) -> AsyncIterator[asyncpg.Pool]:
     pool = await create_pool(infra.database_url)
     try:
         for name in await migrate(pool):
-            print(f"  migrated: {name}")
+            print(f"  migrated: {name}", file=sys.stderr)
         yield pool
     finally:
         await pool.close()

@@ -170,3 +170,22 @@ async def test_cursor_pagination_walks_every_conversation_once(stack: Stack) -> 
     assert set(seen) == created
     assert len(seen) == 5
     assert bad.status_code == 422
+
+
+async def test_the_callers_traceparent_and_correlation_id_are_carried_into_the_events(stack: Stack) -> None:
+    traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    headers = {"traceparent": traceparent, "X-Correlation-Id": "order-77"}
+    async with stack.client() as http:
+        response = await http.post("/v1/conversations", json={"title": "t"}, headers=headers)
+        untraced = await http.post(
+            "/v1/conversations", json={"title": "u"}, headers={"traceparent": "garbage"}
+        )
+
+    [event] = await stack.store.read_stream(response.json()["stream"])
+    [other] = await stack.store.read_stream(untraced.json()["stream"])
+    assert event.envelope.traceparent == traceparent
+    assert event.envelope.correlationid == "order-77"
+    assert event.envelope.causationid == response.headers["x-request-id"]
+    assert other.envelope.traceparent is not None
+    assert other.envelope.traceparent.startswith("00-")
+    assert other.envelope.traceparent != "garbage"
