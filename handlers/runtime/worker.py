@@ -208,21 +208,30 @@ class PartitionWorker:
 
     async def _watch(self, subscriber: Any) -> None:
         """Return when we must stop reading: asked to, a batch failed, the lease is lost, or FastStream
-        stopped the subscriber (it does so for good when the group disappears)."""
-        renew_every = self.config.lease_ttl_ms / 3000
-        reclaim_every = max(self.config.min_idle_ms / 2000, 0.5)
-        waited = 0.0
+        stopped the subscriber (it does so for good when the group disappears).
+
+        Deadlines are on the real clock: under load one turn of this loop can take far longer than
+        its sleep, and counting sleeps would renew the lease too late."""
+        loop = asyncio.get_running_loop()
+        every = (
+            self.config.lease_ttl_ms / 3000
+            if self.config.ordered
+            else max(self.config.min_idle_ms / 2000, 0.5)
+        )
+        due = loop.time() + every
         while not self._interrupted.is_set() and subscriber.running:
-            await asyncio.sleep(0.05)
-            waited += 0.05
-            if self.config.ordered and waited >= renew_every:
-                waited = 0.0
-                if not await self._lease.renew():
-                    log.warning("lost the lease of %s p%d", self.config.group, self.partition)
-                    return
-            elif not self.config.ordered and waited >= reclaim_every:
-                waited = 0.0
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._interrupted.wait(), timeout=min(0.25, max(due - loop.time(), 0.0))
+                )
+            if loop.time() < due or self._interrupted.is_set():
+                continue
+            due = loop.time() + every
+            if not self.config.ordered:
                 await self._recover(min_idle_ms=self.config.min_idle_ms)
+            elif not await self._lease.renew():
+                log.warning("lost the lease of %s p%d", self.config.group, self.partition)
+                return
 
 
 async def _raw_batch(message: Any, _default: Any) -> FastStreamBatch:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Sequence
 
 import asyncpg
 
 from handlers.app import HandlerRuntime
 from handlers.rebuild import replay
+from handlers.runtime.consumer_group import DeadLetter
 from handlers.runtime.lease import Lease
+from handlers.runtime.records import LogRecord
 from handlers.runtime.worker import WorkerConfig
 from infra.event_store import RedisEventStore
 from infra.redis_cmds import xrange
@@ -152,3 +156,33 @@ async def test_a_deleted_group_is_recreated_and_nothing_is_lost_or_doubled(
     assert await projecting.wait_caught_up(timeout_s=30)
     assert await counts(pg_pool) == (8, 16, 16)
     assert await pg_pool.fetchval("SELECT count(*) FROM event_archive") == 24
+
+
+class SlowProjector(FlakyProjector):
+    """Blocks the event loop on every batch, as a CPU-heavy fold would."""
+
+    async def process(self, partition: int, records: Sequence[LogRecord], epoch: int) -> list[DeadLetter]:
+        time.sleep(0.2)  # noqa: ASYNC251 - the point: the loop cannot run the lease renewal meanwhile
+        return await super().process(partition, records, epoch)
+
+
+async def test_a_busy_event_loop_keeps_its_lease(
+    standalone_store: RedisEventStore, pg_pool: asyncpg.Pool, redis_url: str
+) -> None:
+    """Regression: renewals were timed by counting sleeps, so a busy loop renewed too late."""
+    store = standalone_store
+    await publish(store, 1, 9)
+    projector = SlowProjector(pg_pool, VIEWS)
+    runtime = runtime_for(store, redis_url)
+    config = {**FAST, "batch_size": 1}
+    partition = store.keys.for_stream("conversation-c0").partition
+    runtime.add(projector, WorkerConfig(group=projector.group, ordered=True, **config))
+    await runtime.start()
+    try:
+        assert await runtime.wait_caught_up(timeout_s=30)
+    finally:
+        await runtime.stop()
+
+    epoch = await store._redis.client.get(store.keys.partition(partition).epoch(projector.group))
+    assert int(epoch) == 1  # acquired once, never lost
+    assert await counts(pg_pool) == (1, 9, 9)
