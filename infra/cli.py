@@ -5,16 +5,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
+import os
 import signal
 import sys
 import time
 import warnings
 from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import msgspec
 
+from domain.types import AgentRole
 from handlers.app import HandlerRuntime
 from handlers.rebuild import replay
 from infra.embedded import EmbeddedError
@@ -39,6 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"aiwf: {exc}", file=sys.stderr)
         return 2
     _configure_logging(settings)
+    if getattr(args, "offline", False):  # needs no server: no event loop, no embedded start
+        return int(args.command(settings, args))
     try:
         code: int = asyncio.run(args.command(settings, args))
     except (StartupError, EmbeddedError) as exc:
@@ -61,6 +68,14 @@ def _parser() -> argparse.ArgumentParser:
         + ", ".join(documented_variables()),
     )
     commands = parser.add_subparsers(title="commands")
+    _platform_commands(commands)
+    _data_commands(commands)
+    _operator_commands(commands)
+    return parser
+
+
+def _platform_commands(commands: Any) -> None:
+    """run, demo, audit."""
     run = commands.add_parser("run", help="start the platform and serve it until Ctrl-C")
     run.add_argument("--port", type=int, help="HTTP port (default AIWF_PORT or 8080)")
     run.set_defaults(command=_run)
@@ -70,6 +85,10 @@ def _parser() -> argparse.ArgumentParser:
     verify = audit.add_parser("verify", help="check every hash chain, version and log copy")
     verify.add_argument("--allow-foreign", action="store_true", help="report foreign log entries, don't fail")
     verify.set_defaults(command=_audit_verify)
+
+
+def _data_commands(commands: Any) -> None:
+    """migrate, worker, api, keys, events, projections."""
     migrate_cmd = commands.add_parser("migrate", help="apply the PostgreSQL migrations that are missing")
     migrate_cmd.set_defaults(command=_migrate)
     worker = commands.add_parser("worker", help="run the projectors (and handlers) until Ctrl-C / SIGTERM")
@@ -98,6 +117,27 @@ def _parser() -> argparse.ArgumentParser:
     tail.add_argument("--from-start", action="store_true", help="begin with the first event of the log")
     tail.add_argument("--once", action="store_true", help="stop when caught up instead of following")
     tail.set_defaults(command=_events_tail)
+
+
+def _operator_commands(commands: Any) -> None:
+    """privacy scan, infer."""
+    privacy = commands.add_parser("privacy", help="the privacy classifier").add_subparsers(
+        title="privacy commands"
+    )
+    scan = privacy.add_parser("scan", help="classify a text and print every finding as JSON")
+    scan.add_argument("text", nargs="?", default="-", help="the text, or - (default) to read standard input")
+    scan.set_defaults(command=_privacy_scan, offline=True)
+    infer = commands.add_parser("infer", help="one call through the LLM gateway, recorded as an event")
+    infer.add_argument(
+        "--purpose", required=True, choices=[r.value for r in AgentRole], help="the agent role"
+    )
+    infer.add_argument(
+        "text", nargs="?", default="-", help="the user message, or - (default) for standard input"
+    )
+    infer.add_argument(
+        "--conversation", help="record the decision on this conversation (default: its own stream)"
+    )
+    infer.set_defaults(command=_infer)
     projections = commands.add_parser("projections", help="read models: rebuild, verify, status")
     sub = projections.add_subparsers(title="projections commands")
     for name, helptext in (
@@ -111,7 +151,6 @@ def _parser() -> argparse.ArgumentParser:
         cmd.set_defaults(command=_projections_replay, mode=name)
     status = sub.add_parser("status", help="checkpoints and consumer-group lag per projector and partition")
     status.set_defaults(command=_projections_status)
-    return parser
 
 
 def _projector_names() -> str:
@@ -396,6 +435,49 @@ async def _projections_status(settings: Settings, _args: argparse.Namespace) -> 
         where = f"{row['projection']:<20} {row['partition']:>4} {row['position']:<22}"
         print(f"{where} {row['events']:>10} {behind:>6} {pending:>7}")
     return 0
+
+
+def _read_text(arg: str) -> str:
+    return sys.stdin.read() if arg == "-" else arg
+
+
+def _privacy_scan(_settings: Settings, args: argparse.Namespace) -> int:
+    from inference.operator import privacy_scan  # noqa: PLC0415
+
+    sys.stdout.write(privacy_scan(_read_text(args.text)).decode() + "\n")
+    return 0
+
+
+async def _infer(settings: Settings, args: argparse.Namespace) -> int:
+    from domain.envelope import EventOrigin, NewEvent  # noqa: PLC0415
+    from domain.ids import uuid7  # noqa: PLC0415
+    from inference.config import build_gateway, gateway_config_from_env  # noqa: PLC0415
+    from inference.operator import infer_once  # noqa: PLC0415
+
+    try:
+        config = gateway_config_from_env(os.environ)
+    except ValueError as exc:
+        print(f"aiwf: {exc}", file=sys.stderr)
+        return 2
+    text, inference_id, now = _read_text(args.text), uuid7(), datetime.now(UTC)
+    gateway = build_gateway(config)
+    try:
+        outcome = await infer_once(gateway, AgentRole(args.purpose), text, now, inference_id)
+    finally:
+        await gateway.aclose()
+    stream = f"conversation-{args.conversation}" if args.conversation else f"inference-{inference_id}"
+    async with open_infrastructure(settings) as infra:
+        head = await infra.store.head(stream)
+        event = NewEvent(data=outcome.event, id=inference_id, time=now, correlationid=args.conversation)
+        await infra.store.append(
+            stream, [event], head.version, EventOrigin(tenant="operator", source="aiwf://cli")
+        )
+    decision = msgspec.to_builtins(outcome.event)
+    decision.pop("output", None)
+    print(json.dumps({"stream": stream, "decision": decision}, ensure_ascii=False, indent=2))
+    if outcome.output is not None:
+        print(json.dumps(msgspec.json.decode(outcome.output), ensure_ascii=False, indent=2))
+    return 0 if outcome.output is not None else 1
 
 
 if __name__ == "__main__":

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import subprocess
 import sys
 import uuid
 
 import pytest
+
+from domain.catalog import REGISTRY
+from domain.conversation_events import InferenceDecided
+from infra.event_store import RedisEventStore
+from infra.keys import KeySpace
+from infra.redis_conn import connect
 
 
 def aiwf(*args: str, redis_url: str, database_url: str) -> subprocess.CompletedProcess[str]:
@@ -103,3 +111,54 @@ def test_events_tail_prints_the_log_as_json_lines(redis_url: str, database_url: 
 
     assert result.returncode == 0
     assert result.stdout == ""  # a fresh key prefix: an empty log, and `--once` returns when caught up
+
+
+def test_privacy_scan_reads_standard_input_and_prints_every_finding() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "infra.cli", "privacy", "scan"],
+        input="Virement sur le RIP 007 99999 0012345678 97 svp, ou appelle le 0661 23 45 67",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    report = json.loads(result.stdout)
+    assert result.returncode == 0
+    assert report["sensitivity"] == "sensitive"
+    assert {f["kind"] for f in report["findings"]} == {"rip", "phone"}
+
+
+async def test_infer_records_its_decision_as_an_event(redis_url: str, database_url: str) -> None:
+    env_prefix = f"cli{uuid.uuid4().hex[:8]}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "AIWF_VLLM"))}
+    env |= {"REDIS_URL": redis_url, "DATABASE_URL": database_url, "AIWF_KEY_PREFIX": env_prefix}
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [
+            sys.executable,
+            "-m",
+            "infra.cli",
+            "infer",
+            "--purpose",
+            "orchestrator",
+            "Kol sbah b3athli total ta3 les commandes",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    decision = json.loads(result.stdout[: result.stdout.index("\n}\n") + 2])
+
+    conn = await connect(redis_url)
+    try:
+        store = RedisEventStore(conn, KeySpace(prefix=env_prefix, partitions=8), REGISTRY, wait_fsync_ms=None)
+        [stored] = await store.read_stream(decision["stream"])
+    finally:
+        await conn.close()
+    assert result.returncode == 0, result.stderr
+    assert decision["decision"]["provider"] == "offline"
+    assert isinstance(stored.envelope.data, InferenceDecided)
+    assert stored.envelope.data.template_id == "aiwf.orchestrator"
+    assert json.loads(stored.envelope.data.output)["intents"]
