@@ -31,6 +31,14 @@ from projections.catalog import PROJECTORS, projector_named
 
 log = logging.getLogger("aiwf")
 
+_PROVIDERS_HELP = """providers (docs/inference.md):
+  cloud:   ANTHROPIC_API_KEY [ANTHROPIC_BASE_URL] [AIWF_ANTHROPIC_MODEL]
+  local:   pip install '.[local]'  (vLLM, needs a GPU), then
+           vllm serve <model> --host 127.0.0.1 --port 8000 [--api-key K]
+           AIWF_VLLM_URL=http://127.0.0.1:8000 [AIWF_VLLM_API_KEY] [AIWF_VLLM_MODEL]
+  neither: the offline planner (deterministic, no network) answers everything.
+  sensitive data (CCP, RIP, RIB, NIF/NIS/RC, invoices) only ever goes to the local model, else is refused."""
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
@@ -127,7 +135,12 @@ def _operator_commands(commands: Any) -> None:
     scan = privacy.add_parser("scan", help="classify a text and print every finding as JSON")
     scan.add_argument("text", nargs="?", default="-", help="the text, or - (default) to read standard input")
     scan.set_defaults(command=_privacy_scan, offline=True)
-    infer = commands.add_parser("infer", help="one call through the LLM gateway, recorded as an event")
+    infer = commands.add_parser(
+        "infer",
+        help="one call through the LLM gateway, recorded as an event",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_PROVIDERS_HELP,
+    )
     infer.add_argument(
         "--purpose", required=True, choices=[r.value for r in AgentRole], help="the agent role"
     )
