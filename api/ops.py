@@ -32,7 +32,7 @@ def live() -> Health:
 async def ready(deps: NamedDependency[ApiDeps]) -> Response[Health]:
     checks = {"redis": False, "postgres": False, "projections": True}
     with contextlib.suppress(Exception):
-        checks["redis"] = bool(await deps.store._redis.client.ping())
+        checks["redis"] = bool(await deps.store.redis.client.ping())
     with contextlib.suppress(Exception):
         checks["postgres"] = bool(await deps.pool.fetchval("SELECT true"))
     lag: dict[str, int] = {}
@@ -54,7 +54,7 @@ async def metrics(deps: NamedDependency[ApiDeps]) -> bytes:
             PROJECTION_PENDING.labels(**labels).set(group.pending)
         for keys in deps.store.keys.all_partitions():
             DEAD_LETTERS.labels(partition=str(keys.partition)).set(
-                await deps.store._redis.client.xlen(keys.dlq)
+                await deps.store.redis.client.xlen(keys.dlq)
             )
     return generate_latest(REGISTRY)
 

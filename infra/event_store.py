@@ -75,6 +75,11 @@ class RedisEventStore:
         self.registry = registry
         self._wait_fsync_ms = wait_fsync_ms
 
+    @property
+    def redis(self) -> RedisConnection:
+        """The connection the store writes through (health checks and the live hub share it)."""
+        return self._redis
+
     async def append(
         self,
         stream: str,
