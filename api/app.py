@@ -46,4 +46,5 @@ def create_app(deps: ApiDeps, asyncapi: dict[str, Any]) -> Litestar:
             security=[{"apiKey": []}],
         ),
         debug=False,
+        logging_config=None,  # the process's logging (AIWF_LOG_LEVEL, AIWF_JSON_LOGS) stays in force
     )

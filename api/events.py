@@ -60,8 +60,7 @@ class EventsController(Controller):
         last = request.headers.get("last-event-id")
         if last:
             decode_token(last)  # a malformed id is a 422 now, not a broken stream later
-        sub = deps.hub.subscribe(principal.tenant)
-        return ServerSentEvent(tenant_events(deps, sub, last))
+        return ServerSentEvent(tenant_events(deps, principal.tenant, last))
 
     @get(
         "/conversations/{conversation_id:str}/stream",
@@ -81,5 +80,4 @@ class EventsController(Controller):
             raise ProblemError(
                 422, "validation", "The request is not valid", "Last-Event-ID: a version number"
             )
-        sub = deps.hub.subscribe(principal.tenant, stream)
-        return ServerSentEvent(conversation_events(deps, sub, stream, int(last)))
+        return ServerSentEvent(conversation_events(deps, principal.tenant, stream, int(last)))

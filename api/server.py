@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import asyncpg
 import uvicorn
@@ -34,6 +34,17 @@ async def api_services(
         await waiter.stop()
 
 
+class GracefulServer(uvicorn.Server):
+    """uvicorn re-raises SIGTERM/SIGINT once it has shut down, which kills the process before our own
+    clean-up (projectors, leases, the embedded PostgreSQL) runs. We stop and return instead."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            yield
+            self._captured_signals.clear()
+
+
 def server(deps: ApiDeps, redis_url: str, host: str, port: int) -> uvicorn.Server:
     asyncapi = build_asyncapi(deps.store.registry, deps.store.keys, redis_url, VERSION)
     app = create_app(deps, asyncapi)
@@ -46,4 +57,4 @@ def server(deps: ApiDeps, redis_url: str, host: str, port: int) -> uvicorn.Serve
         lifespan="on",
         timeout_graceful_shutdown=5,
     )
-    return uvicorn.Server(config)
+    return GracefulServer(config)

@@ -37,8 +37,10 @@ async def _live(sub: Subscription) -> AsyncIterator[Delivery | None]:
 
 
 async def conversation_events(
-    deps: ApiDeps, sub: Subscription, stream: str, after: int
+    deps: ApiDeps, tenant: str, stream: str, after: int
 ) -> AsyncIterator[ServerSentEventMessage]:
+    # Subscribed here, inside the try: a client gone before the first byte leaves nothing behind.
+    sub = deps.hub.subscribe(tenant, stream)
     try:
         for stored in await deps.store.read_stream(stream, from_version=after + 1):
             after = stored.envelope.version
@@ -54,14 +56,15 @@ async def conversation_events(
 
 
 async def tenant_events(
-    deps: ApiDeps, sub: Subscription, last_event_id: str | None
+    deps: ApiDeps, tenant: str, last_event_id: str | None
 ) -> AsyncIterator[ServerSentEventMessage]:
-    partitions = [k.partition for k in deps.store.keys.all_partitions()]
-    if last_event_id:
-        seen = dict.fromkeys(partitions, "0-0") | decode_token(last_event_id)
-    else:
-        seen = {p: await deps.store.log_end(p) for p in partitions}
+    sub = deps.hub.subscribe(tenant)  # before reading where the logs end: nothing falls in between
     try:
+        partitions = [k.partition for k in deps.store.keys.all_partitions()]
+        if last_event_id:
+            seen = dict.fromkeys(partitions, "0-0") | decode_token(last_event_id)
+        else:
+            seen = await deps.store.log_ends()
         for partition in partitions:
             async for log_id, raw in _replay(deps, sub.tenant, partition, seen[partition]):
                 seen[partition] = log_id

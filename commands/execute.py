@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -11,7 +13,7 @@ from commands.ports import EventStore
 from domain.envelope import DomainEvent, NewEvent
 from domain.errors import ConcurrencyConflict, NotFound
 
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 8
 C = TypeVar("C")
 S = TypeVar("S")
 
@@ -25,7 +27,7 @@ class Decider(Generic[C, S]):
 async def execute(
     store: EventStore, decider: Decider[C, S], stream: str, command: C, ctx: CommandContext
 ) -> CommandResult:
-    for _ in range(MAX_ATTEMPTS):
+    for attempt in range(MAX_ATTEMPTS):
         history = await store.read_stream(stream)
         if history and history[0].envelope.tenant != ctx.tenant:
             raise NotFound("no such resource")  # another tenant's: indistinguishable from absent
@@ -36,6 +38,8 @@ async def execute(
         try:
             positions = await store.append(stream, events, len(history), ctx.origin)
         except ConcurrencyConflict:
+            # Jittered backoff: writers that collided do not collide again in lockstep.
+            await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
             continue
         return CommandResult(
             stream=stream,

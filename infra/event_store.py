@@ -170,6 +170,15 @@ class RedisEventStore:
         )
         return reply[0][0].decode() if reply else "0-0"
 
+    async def log_ends(self) -> dict[int, str]:
+        """The last entry id of every partition log, in one round trip."""
+        keys = self.keys.all_partitions()
+        pipe = self._redis.client.pipeline(transaction=False)
+        for partition in keys:
+            pipe.execute_command("XREVRANGE", partition.log, "+", "-", "COUNT", 1)
+        replies: list[Any] = await pipe.execute()
+        return {k.partition: (r[0][0].decode() if r else "0-0") for k, r in zip(keys, replies, strict=True)}
+
     async def streams(self, partition: int) -> dict[str, Head]:
         """Every aggregate stream of a partition with its head."""
         heads = await hgetall(self._redis.client, self.keys.partition(partition).heads)

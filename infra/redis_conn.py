@@ -11,13 +11,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
-from redis.asyncio import Redis, RedisCluster
+from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 log = logging.getLogger(__name__)
+MAX_CONNECTIONS = 512
+POOL_WAIT_S = 10.0
 
 AnyRedis = Redis | RedisCluster
 
@@ -82,11 +84,16 @@ async def connect(url: str) -> RedisConnection:
     facts = ServerFacts(product=product, version=version, cluster=cluster, appendonly=appendonly)
     # Reconnect through a server restart; appends are idempotent, so re-sending one is safe.
     retry, on = Retry(ExponentialBackoff(cap=1.0, base=0.05), 6), [RedisConnectionError]
-    client: AnyRedis = (
-        RedisCluster.from_url(url, retry=retry, retry_on_error=on)
-        if cluster
-        else Redis.from_url(url, retry=retry, retry_on_error=on)
-    )
+    client: AnyRedis
+    if cluster:
+        client = RedisCluster.from_url(url, retry=retry, retry_on_error=on, max_connections=MAX_CONNECTIONS)
+    else:
+        # Waits for a free connection under load instead of failing at once (redis-py's default pool
+        # raises "Too many connections" past 100: SSE set-ups and appends then answer 500).
+        pool = BlockingConnectionPool.from_url(
+            url, max_connections=MAX_CONNECTIONS, timeout=POOL_WAIT_S, retry=retry, retry_on_error=on
+        )
+        client = Redis(connection_pool=pool)
     if isinstance(client, RedisCluster):
         await client.initialize()
     return RedisConnection(client=client, facts=facts)

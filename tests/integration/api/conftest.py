@@ -12,6 +12,7 @@ import pytest
 from msgspec import Struct
 
 from api.deps import Limits
+from api.hub import StreamHub
 from api.server import api_services, server
 from handlers.app import HandlerRuntime
 from infra.api_keys import create_key
@@ -26,6 +27,7 @@ class Stack(Struct, kw_only=True):
     store: RedisEventStore
     pool: asyncpg.Pool
     runtime: HandlerRuntime
+    hub: StreamHub
     keys: dict[str, str]  # "acme-member", "acme-auditor", "acme-admin", "globex-member"
 
     def client(self, who: str | None = "acme-member") -> httpx.AsyncClient:
@@ -50,7 +52,14 @@ async def running_stack(
         while not api.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
             await asyncio.sleep(0.01)
         try:
-            yield Stack(url=f"http://127.0.0.1:{port}", store=store, pool=pool, runtime=runtime, keys=keys)
+            yield Stack(
+                url=f"http://127.0.0.1:{port}",
+                store=store,
+                pool=pool,
+                runtime=runtime,
+                hub=deps.hub,
+                keys=keys,
+            )
         finally:
             api.should_exit = True
             await task
