@@ -20,6 +20,7 @@ class _Route(msgspec.Struct, frozen=True):
     tenant: str
     stream: str
     version: int
+    type: str
 
 
 class Delivery(msgspec.Struct, frozen=True, kw_only=True):
@@ -27,7 +28,8 @@ class Delivery(msgspec.Struct, frozen=True, kw_only=True):
     log_id: str
     stream: str
     version: int
-    raw: bytes
+    type: str
+    data: str  # the event JSON, decoded once for every subscriber
 
 
 class Subscription:
@@ -95,7 +97,12 @@ class StreamHub:
         except (msgspec.DecodeError, msgspec.ValidationError):
             return  # not ours: nothing to stream
         delivery = Delivery(
-            partition=partition, log_id=log_id, stream=route.stream, version=route.version, raw=raw
+            partition=partition,
+            log_id=log_id,
+            stream=route.stream,
+            version=route.version,
+            type=route.type,
+            data=raw.decode(),
         )
         for sub in list(self._subs.get(route.tenant, ())):
             if sub.stream is not None and sub.stream != route.stream:

@@ -20,9 +20,8 @@ from projections.events import log_position
 KEEPALIVE_S = 15.0
 
 
-def _message(raw: bytes, event_id: str) -> ServerSentEventMessage:
-    document = parse_document(raw) or {}
-    return ServerSentEventMessage(data=raw.decode(), event=str(document.get("type", "event")), id=event_id)
+def _message(data: str, event_type: str, event_id: str) -> ServerSentEventMessage:
+    return ServerSentEventMessage(data=data, event=event_type, id=event_id)
 
 
 async def _live(sub: Subscription) -> AsyncIterator[Delivery | None]:
@@ -44,13 +43,13 @@ async def conversation_events(
     try:
         for stored in await deps.store.read_stream(stream, from_version=after + 1):
             after = stored.envelope.version
-            yield _message(stored.raw, str(after))
+            yield _message(stored.raw.decode(), stored.envelope.type, str(after))
         async for delivery in _live(sub):
             if delivery is None:
                 yield ServerSentEventMessage(comment="keep-alive")
             elif delivery.version > after:
                 after = delivery.version
-                yield _message(delivery.raw, str(after))
+                yield _message(delivery.data, delivery.type, str(after))
     finally:
         deps.hub.unsubscribe(sub)
 
@@ -66,27 +65,29 @@ async def tenant_events(
         else:
             seen = await deps.store.log_ends()
         for partition in partitions:
-            async for log_id, raw in _replay(deps, sub.tenant, partition, seen[partition]):
+            async for log_id, data, event_type in _replay(deps, sub.tenant, partition, seen[partition]):
                 seen[partition] = log_id
-                yield _message(raw, _vector(seen))
+                yield _message(data, event_type, _vector(seen))
         async for delivery in _live(sub):
             if delivery is None:
                 yield ServerSentEventMessage(comment="keep-alive")
             elif log_position(delivery.log_id) > log_position(seen[delivery.partition]):
                 seen[delivery.partition] = delivery.log_id
-                yield _message(delivery.raw, _vector(seen))
+                yield _message(delivery.data, delivery.type, _vector(seen))
     finally:
         deps.hub.unsubscribe(sub)
 
 
-async def _replay(deps: ApiDeps, tenant: str, partition: int, after: str) -> AsyncIterator[tuple[str, bytes]]:
+async def _replay(
+    deps: ApiDeps, tenant: str, partition: int, after: str
+) -> AsyncIterator[tuple[str, str, str]]:
     while True:
         entries = await deps.store.read_log(partition, after=after)
         for entry in entries:
             after = entry.log_id
             document = parse_document(entry.raw) if entry.raw else None
             if document is not None and document.get("tenant") == tenant and entry.raw is not None:
-                yield entry.log_id, entry.raw
+                yield entry.log_id, entry.raw.decode(), str(document.get("type", "event"))
         if not entries:
             return
 

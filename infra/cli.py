@@ -55,13 +55,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "offline", False):  # needs no server: no event loop, no embedded start
         return int(args.command(settings, args))
     try:
-        code: int = asyncio.run(args.command(settings, args))
+        code: int = _run_loop(args.command(settings, args))
     except (StartupError, EmbeddedError) as exc:
         print(f"aiwf: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
     return code
+
+
+def _run_loop(main: Any) -> Any:
+    """uvloop where it is installed (Linux, macOS): a faster event loop for the API and the workers."""
+    try:
+        import uvloop  # noqa: PLC0415
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
 
 
 def _configure_logging(settings: Settings) -> None:
