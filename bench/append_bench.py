@@ -432,10 +432,11 @@ async def fsync_latency(bench: Bench, servers: Servers) -> None:
     try:
         await warm_up(other)
         where = f"{other.conn.facts.product} {other.conn.facts.version}"
+        fsync_mode = (await other.conn.client.config_get("appendfsync")).get("appendfsync", "?")
         await latency(other, f" + WAITAOF {WAITAOF_MS}, embedded {where}*", fsync=True)
         bench.report.notes.append(
             f"* {facts.describe()} cannot WAITAOF (needs 7.2+ and appendonly on): "
-            f"that row ran on an embedded {where} started for it (AOF on, appendfsync everysec)"
+            f"that row ran on an embedded {where} started for it (AOF on, appendfsync {fsync_mode!s})"
         )
     finally:
         await drop(other.conn, bench.run)
