@@ -465,7 +465,8 @@ async def catch_up_processes(bench: Bench, processes: int) -> CatchUp:
         folded = 0
         while folded == 0:
             await asyncio.sleep(0.01)
-            folded = int(await bench.pool.fetchval("SELECT coalesce(sum(events), 0) FROM projection_checkpoints"))
+            total = await bench.pool.fetchval("SELECT coalesce(sum(events), 0) FROM projection_checkpoints")
+            folded = int(total)
         began, before = time.perf_counter(), await usage(bench)
         if not await probe.wait_caught_up(timeout_s=max(120.0, bench.plan.events / 500)):
             raise RuntimeError(f"{processes} worker processes did not catch up in time")
