@@ -45,7 +45,14 @@ def request_context(app: ASGIApp) -> ASGIApp:
                 "status": status[0],
                 "ms": round(elapsed * 1000, 2),
             }
-            log.info("request", extra={"fields": fields})
+            log.info(
+                "%s %s %s %.2f ms",
+                fields["method"],
+                fields["path"],
+                fields["status"],
+                fields["ms"],
+                extra={"fields": fields},
+            )
 
     return middleware
 

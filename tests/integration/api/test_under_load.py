@@ -96,7 +96,7 @@ def test_sigterm_stops_the_platform_cleanly_with_json_request_logs() -> None:
     assert process.returncode == 0
     assert not (home / "postgres" / "postmaster.pid").exists()
     lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
-    requests = [line for line in lines if line.get("message") == "request"]
+    requests = [line for line in lines if line.get("logger") == "aiwf.http"]
     assert requests
     assert requests[0]["path"] == "/health/live"
     assert requests[0]["status"] == 200
