@@ -1,0 +1,172 @@
+"""The `aiwf` command: the composition root, the one place that wires every layer together.
+
+`__init__` parses and dispatches; `serving` starts the platform (run, api, worker, demo, migrate);
+`operations` holds the operator's commands (keys, events, projections, audit, privacy, infer).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+from domain.types import AgentRole
+from infra.cli import operations, serving
+from infra.embedded import EmbeddedError
+from infra.observability import configure_logging
+from infra.runtime import StartupError
+from infra.settings import Settings, SettingsError, documented_variables, load_settings
+from projections.catalog import PROJECTORS
+
+log = logging.getLogger("aiwf")
+
+_PROVIDERS_HELP = """providers (docs/inference.md):
+  cloud:   ANTHROPIC_API_KEY [ANTHROPIC_BASE_URL] [AIWF_ANTHROPIC_MODEL]
+  local:   pip install '.[local]'  (vLLM, needs a GPU), then
+           vllm serve <model> --host 127.0.0.1 --port 8000 [--api-key K]
+           AIWF_VLLM_URL=http://127.0.0.1:8000 [AIWF_VLLM_API_KEY] [AIWF_VLLM_MODEL]
+  neither: the offline planner (deterministic, no network) answers everything.
+  sensitive data (CCP, RIP, RIB, NIF/NIS/RC, invoices) only ever goes to the local model, else is refused."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "command"):
+        parser.print_help()
+        return 2
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"aiwf: {exc}", file=sys.stderr)
+        return 2
+    _configure_logging(settings)
+    if getattr(args, "offline", False):  # needs no server: no event loop, no embedded start
+        return int(args.command(settings, args))
+    try:
+        code: int = _run_loop(args.command(settings, args))
+    except (StartupError, EmbeddedError) as exc:
+        print(f"aiwf: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+def _run_loop(main: Any) -> Any:
+    """uvloop where it is installed (Linux, macOS): a faster event loop for the API and the workers."""
+    try:
+        import uvloop  # noqa: PLC0415
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
+
+
+def _configure_logging(settings: Settings) -> None:
+    configure_logging(settings.log_level, json_logs=settings.json_logs)
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aiwf",
+        description="AI Workflow Platform. Settings come from the environment: "
+        + ", ".join(documented_variables()),
+    )
+    commands = parser.add_subparsers(title="commands")
+    _platform_commands(commands)
+    _data_commands(commands)
+    _operator_commands(commands)
+    return parser
+
+
+def _platform_commands(commands: Any) -> None:
+    """run, demo, audit."""
+    run = commands.add_parser("run", help="start the platform and serve it until Ctrl-C")
+    run.add_argument("--port", type=int, help="HTTP port (default AIWF_PORT or 8080)")
+    run.set_defaults(command=serving.run)
+    demo = commands.add_parser("demo", help="run the main job once, end to end, and print a summary")
+    demo.set_defaults(command=serving.demo)
+    audit = commands.add_parser("audit", help="audit the event log").add_subparsers(title="audit commands")
+    verify = audit.add_parser("verify", help="check every hash chain, version and log copy")
+    verify.add_argument("--allow-foreign", action="store_true", help="report foreign log entries, don't fail")
+    verify.set_defaults(command=operations.audit_verify)
+
+
+def _data_commands(commands: Any) -> None:
+    """migrate, worker, api, keys, events, projections."""
+    migrate_cmd = commands.add_parser("migrate", help="apply the PostgreSQL migrations that are missing")
+    migrate_cmd.set_defaults(command=serving.migrate_db)
+    worker = commands.add_parser("worker", help="run the projectors (and handlers) until Ctrl-C / SIGTERM")
+    worker.set_defaults(command=serving.worker)
+    api = commands.add_parser("api", help="serve the HTTP API only (run workers apart with `aiwf worker`)")
+    api.add_argument("--port", type=int, help="HTTP port (default AIWF_PORT or 8080)")
+    api.set_defaults(command=serving.api)
+    keys = commands.add_parser("keys", help="API keys: create, list, revoke").add_subparsers(
+        title="keys commands"
+    )
+    create = keys.add_parser("create", help="create a key and print it once")
+    create.add_argument("--tenant", required=True, help="tenant id: lower-case letters, digits, '-', '_'")
+    create.add_argument("--role", required=True, choices=["member", "auditor", "admin"])
+    create.add_argument("--label", default="", help="a note to recognise the key by")
+    create.set_defaults(command=operations.keys, action="create")
+    listing = keys.add_parser("list", help="list keys (never their secrets)")
+    listing.add_argument("--tenant", help="only this tenant")
+    listing.set_defaults(command=operations.keys, action="list")
+    revoke = keys.add_parser("revoke", help="revoke a key by its id")
+    revoke.add_argument("key_id")
+    revoke.set_defaults(command=operations.keys, action="revoke")
+    events = commands.add_parser("events", help="the event log").add_subparsers(title="events commands")
+    tail = events.add_parser("tail", help="print events as JSON lines as they are appended")
+    tail.add_argument("--type", action="append", help="only this event type (repeatable)")
+    tail.add_argument("--tenant", help="only this tenant")
+    tail.add_argument("--from-start", action="store_true", help="begin with the first event of the log")
+    tail.add_argument("--once", action="store_true", help="stop when caught up instead of following")
+    tail.set_defaults(command=operations.events_tail)
+
+
+def _operator_commands(commands: Any) -> None:
+    """privacy scan, infer."""
+    privacy = commands.add_parser("privacy", help="the privacy classifier").add_subparsers(
+        title="privacy commands"
+    )
+    scan = privacy.add_parser("scan", help="classify a text and print every finding as JSON")
+    scan.add_argument("text", nargs="?", default="-", help="the text, or - (default) to read standard input")
+    scan.set_defaults(command=operations.privacy_scan, offline=True)
+    infer = commands.add_parser(
+        "infer",
+        help="one call through the LLM gateway, recorded as an event",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_PROVIDERS_HELP,
+    )
+    infer.add_argument(
+        "--purpose", required=True, choices=[r.value for r in AgentRole], help="the agent role"
+    )
+    infer.add_argument(
+        "text", nargs="?", default="-", help="the user message, or - (default) for standard input"
+    )
+    infer.add_argument(
+        "--conversation", help="record the decision on this conversation (default: its own stream)"
+    )
+    infer.set_defaults(command=operations.infer)
+    projections = commands.add_parser("projections", help="read models: rebuild, verify, status")
+    sub = projections.add_subparsers(title="projections commands")
+    for name, helptext in (
+        ("rebuild", "replay the log into shadow tables and swap them in atomically"),
+        ("verify", "replay the log into shadow tables and compare them with the live ones"),
+    ):
+        cmd = sub.add_parser(name, help=helptext)
+        cmd.add_argument(
+            "names", nargs="*", metavar="NAME", help=f"projectors (default all: {_projector_names()})"
+        )
+        cmd.set_defaults(command=operations.projections_replay, mode=name)
+    status = sub.add_parser("status", help="checkpoints and consumer-group lag per projector and partition")
+    status.set_defaults(command=operations.projections_status)
+
+
+def _projector_names() -> str:
+    return ", ".join(spec.name for spec in PROJECTORS)

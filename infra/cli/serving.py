@@ -1,0 +1,176 @@
+"""Starting the platform: `aiwf run`, `api`, `worker`, `demo`, `migrate`, and the wiring they share."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+
+from handlers.app import HandlerRuntime
+from handlers.rebuild import replay
+from infra.postgres import create_pool, migrate
+from infra.runtime import Infrastructure, open_infrastructure
+from infra.settings import Settings
+from projections.catalog import PROJECTORS
+
+
+def print_notes(infra: Infrastructure) -> None:
+    for note in infra.notes:
+        print(f"  {note}")
+
+
+@contextlib.asynccontextmanager
+async def open_pool(infra: Infrastructure) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(infra.database_url)
+    try:
+        for name in await migrate(pool):
+            print(f"  migrated: {name}", file=sys.stderr)
+        yield pool
+    finally:
+        await pool.close()
+
+
+def runtime_for(infra: Infrastructure, pool: asyncpg.Pool, *, poll_ms: int = 200) -> HandlerRuntime:
+    runtime = HandlerRuntime(infra.redis, infra.redis_url, infra.store.keys, infra.store.registry)
+    runtime.add_projectors(pool, PROJECTORS, poll_ms=poll_ms)
+    return runtime
+
+
+async def until_signalled() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+
+
+async def demo(settings: Settings, _args: argparse.Namespace) -> int:
+    from infra.demo import run_demo  # noqa: PLC0415 - keeps `aiwf --help` fast
+
+    async with open_infrastructure(settings) as infra, open_pool(infra) as pool:
+        print_notes(infra)
+        lines: list[str] = []
+        ok = await run_demo(infra, lines) and await _demo_read_side(infra, pool, lines)
+        for line in lines:
+            print(f"  {line}")
+        print("demo: OK" if ok else "demo: FAILED")
+        return 0 if ok else 1
+
+
+async def _demo_read_side(infra: Infrastructure, pool: asyncpg.Pool, out: list[str]) -> bool:
+    """Projectors catch up, each read model is counted, and a replay of the log must match them."""
+    runtime = runtime_for(infra, pool, poll_ms=20)
+    await runtime.start()
+    try:
+        caught_up = await runtime.wait_caught_up(timeout_s=60)
+    finally:
+        await runtime.stop()
+    out.append(f"projectors caught up: {caught_up}")
+    tables = [t for spec in PROJECTORS for t in spec.tables]
+    counts = [await pool.fetchval(f"SELECT count(*) FROM {table}") for table in tables]  # noqa: S608
+    out += [f"read model {table}: {count} rows" for table, count in zip(tables, counts, strict=True)]
+    identical = True
+    for spec in PROJECTORS:
+        report = await replay(pool, infra.store, spec, "verify")
+        identical = identical and not report.differences
+        out.append(
+            f"projections verify {spec.name}: {'identical' if not report.differences else report.differences}"
+        )
+    return caught_up and identical
+
+
+async def run(settings: Settings, args: argparse.Namespace) -> int:
+    """`make run`: embedded servers when no URLs, migrations, projectors and the API, until Ctrl-C."""
+    async with open_infrastructure(settings) as infra, open_pool(infra) as pool:
+        print_notes(infra)
+        runtime = runtime_for(infra, pool)
+        await runtime.start()
+        try:
+            key = await _dev_key(settings, pool)
+            await _serve(
+                settings, infra, pool=pool, port=args.port or settings.port, lag=runtime.lag, dev_key=key
+            )
+        finally:
+            await runtime.stop()
+    return 0
+
+
+async def api(settings: Settings, args: argparse.Namespace) -> int:
+    """The API alone (scale it apart from the workers)."""
+    async with open_infrastructure(settings) as infra, open_pool(infra) as pool:
+        print_notes(infra)
+        probe = runtime_for(infra, pool)  # not started: only asked for lag
+        await _serve(settings, infra, pool=pool, port=args.port or settings.port, lag=probe.lag)
+    return 0
+
+
+async def _serve(
+    settings: Settings,
+    infra: Infrastructure,
+    *,
+    pool: asyncpg.Pool,
+    port: int,
+    lag: Any,
+    dev_key: str | None = None,
+) -> None:
+    from api.deps import Limits  # noqa: PLC0415 - keeps `aiwf --help` fast
+    from api.server import api_services, server  # noqa: PLC0415
+
+    limits = Limits(
+        read_wait_s=settings.read_wait_ms / 1000,
+        max_body_bytes=settings.max_body_bytes,
+        rate_per_s=settings.rate_per_s,
+        burst=settings.rate_burst,
+    )
+    async with api_services(infra.store, pool, infra.database_url, limits, lag) as deps:
+        api = server(deps, infra.redis_url, settings.host, port)
+        print(
+            f"aiwf: serving on http://{settings.host}:{port} (OpenAPI /schema, AsyncAPI /asyncapi.json)",
+            flush=True,
+        )
+        if dev_key:
+            print(f"aiwf: dev API key (tenant dev, role admin): {dev_key}", flush=True)
+            print(
+                f"      curl -H 'Authorization: Bearer {dev_key}' http://{settings.host}:{port}/v1/conversations",
+                flush=True,
+            )
+        await api.serve()
+
+
+async def _dev_key(settings: Settings, pool: asyncpg.Pool) -> str:
+    """One admin key for tenant `dev`, kept in the data folder so every `make run` prints the same one."""
+    from infra.api_keys import authenticate, create_key  # noqa: PLC0415
+
+    path = settings.data_dir / "dev-api-key"
+    if path.exists() and await authenticate(pool, path.read_text().strip()) is not None:
+        return path.read_text().strip()
+    key, _ = await create_key(pool, "dev", "admin", label="make run")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return key
+
+
+async def migrate_db(settings: Settings, _args: argparse.Namespace) -> int:
+    async with open_infrastructure(settings) as infra, open_pool(infra):
+        print("migrate: up to date")
+    return 0
+
+
+async def worker(settings: Settings, _args: argparse.Namespace) -> int:
+    async with open_infrastructure(settings) as infra, open_pool(infra) as pool:
+        print_notes(infra)
+        runtime = runtime_for(infra, pool)
+        await runtime.start()
+        print(f"aiwf worker: {len(runtime.workers)} partition workers as {runtime.consumer}", flush=True)
+        try:
+            await until_signalled()
+        finally:
+            await runtime.stop()
+    return 0
