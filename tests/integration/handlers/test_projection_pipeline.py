@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncpg
 
+from domain.catalog import REGISTRY
 from handlers.app import HandlerRuntime
 from infra.event_store import RedisEventStore
+from infra.redis_conn import RedisConnection
 from projections.catalog import PROJECTORS
+from tests.integration.conftest import fresh_keys
 from tests.support.events import ORIGIN, batch, new, started
 
 
@@ -32,3 +35,26 @@ async def test_appended_conversations_show_up_in_every_read_model(
     assert await pg_pool.fetchval("SELECT count(*) FROM event_archive") == 20
     row = await pg_pool.fetchrow("SELECT * FROM conversations WHERE conversation_id = 'c0'")
     assert (row["message_count"], row["last_version"], row["tenant"]) == (3, 4, "acme")
+
+
+async def test_the_read_side_runs_unchanged_on_a_redis_cluster(
+    clustered: RedisConnection, cluster_url: str, pg_pool: asyncpg.Pool
+) -> None:
+    """Each partition's subscriber is attached to the node that owns its slot."""
+    store = RedisEventStore(clustered, fresh_keys(), REGISTRY, wait_fsync_ms=None)
+    for n in range(6):
+        await store.append(
+            f"conversation-k{n}", [new(started(f"k{n}")), *batch(2)], expected_version=0, origin=ORIGIN
+        )
+    runtime = HandlerRuntime(clustered, cluster_url, store.keys, store.registry)
+    runtime.add_projectors(pg_pool, PROJECTORS, poll_ms=20)
+    await runtime.start()
+    try:
+        assert await runtime.wait_caught_up(timeout_s=30)
+    finally:
+        await runtime.stop()
+
+    assert await pg_pool.fetchval("SELECT count(*) FROM conversations") == 6
+    assert await pg_pool.fetchval("SELECT count(*) FROM event_archive") == 18
+    nodes = {clustered.client.get_node_from_key(k.log).name for k in store.keys.all_partitions()}
+    assert len(nodes) > 1  # the partitions really are spread over several nodes
