@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import sys
+import tempfile
 import time
 from collections.abc import Sequence
 
@@ -186,3 +190,76 @@ async def test_a_busy_event_loop_keeps_its_lease(
     epoch = await store._redis.client.get(store.keys.partition(partition).epoch(projector.group))
     assert int(epoch) == 1  # acquired once, never lost
     assert await counts(pg_pool) == (1, 9, 9)
+
+
+class Tally:
+    """An idempotent side effect (a process manager's shape): remembers which entries it saw."""
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+
+    async def on_acquired(self, partition: int, epoch: int) -> int:
+        return epoch
+
+    async def process(self, partition: int, records: Sequence[LogRecord], epoch: int) -> list[DeadLetter]:
+        self.seen.update(r.log_id for r in records)
+        return []
+
+
+async def test_competing_consumers_reclaim_what_a_dead_consumer_left_pending(
+    standalone_store: RedisEventStore, redis_url: str
+) -> None:
+    store = standalone_store
+    published = await publish(store, 4, 2)
+    group = "manager.tally"
+    for keys in store.keys.all_partitions():  # a consumer reads everything, then dies without acking
+        await store._redis.client.xgroup_create(keys.log, group, "0", mkstream=True)
+        await store._redis.client.xreadgroup(group, "dead-consumer", {keys.log: ">"}, count=100)
+    tally = Tally()
+    runtime = runtime_for(store, redis_url, consumer="survivor")
+    runtime.add(tally, WorkerConfig(group=group, ordered=False, **FAST))
+    await runtime.start()
+    try:
+        assert await runtime.wait_caught_up(timeout_s=20)
+    finally:
+        await runtime.stop()
+
+    assert len(tally.seen) == published
+
+
+async def test_two_worker_processes_end_with_the_tables_of_a_single_fold(
+    standalone_store: RedisEventStore, pg_pool: asyncpg.Pool, redis_url: str, database_url: str
+) -> None:
+    """Two `aiwf worker` OS processes share the partitions by lease; the tables are one fold's."""
+    store = standalone_store
+    schema = await pg_pool.fetchval("SHOW search_path")
+    separator = "&" if "?" in database_url else "?"
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "DATABASE_URL": f"{database_url}{separator}search_path={schema}",
+        "AIWF_KEY_PREFIX": store.keys.prefix,
+        "AIWF_PARTITIONS": str(store.keys.partitions),
+        "AIWF_DATA_DIR": tempfile.mkdtemp(prefix="aiwf-workers-"),
+    }
+    workers = [
+        await asyncio.create_subprocess_exec(sys.executable, "-m", "infra.cli", "worker", env=env)
+        for _ in range(2)
+    ]
+    try:
+        published = 0
+        for wave in range(3):  # appends keep coming while both processes run
+            published += await publish(store, 4, 3, first=wave * 4)
+        probe = runtime_for(store, redis_url)
+        probe.add_projectors(pg_pool, PROJECTORS)
+        assert await probe.wait_caught_up(timeout_s=60)
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        codes = [await worker.wait() for worker in workers]
+
+    assert codes == [0, 0]  # both stopped gracefully: batch finished, leases released
+    assert await counts(pg_pool) == (12, 36, 36)
+    assert await pg_pool.fetchval("SELECT count(*) FROM event_archive") == published
+    for spec in PROJECTORS:
+        assert (await replay(pg_pool, store, spec, "verify")).differences == []
