@@ -196,13 +196,13 @@ class Tally:
     """An idempotent side effect (a process manager's shape): remembers which entries it saw."""
 
     def __init__(self) -> None:
-        self.seen: set[str] = set()
+        self.seen: set[tuple[int, str]] = set()  # log ids repeat across partitions
 
     async def on_acquired(self, partition: int, epoch: int) -> int:
         return epoch
 
     async def process(self, partition: int, records: Sequence[LogRecord], epoch: int) -> list[DeadLetter]:
-        self.seen.update(r.log_id for r in records)
+        self.seen.update((partition, r.log_id) for r in records)
         return []
 
 
