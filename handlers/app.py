@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import uuid
@@ -18,6 +19,8 @@ from handlers.runtime.worker import BatchProcessor, PartitionWorker, WorkerConfi
 from infra.keys import KeySpace
 from infra.redis_conn import RedisConnection
 from projections.read_model import ProjectorSpec
+
+log = logging.getLogger(__name__)
 
 
 def consumer_name() -> str:
@@ -65,10 +68,23 @@ class HandlerRuntime:
             asyncio.create_task(w.run(), name=f"{w.config.group}/p{w.partition}") for w in self.workers
         ]
 
-    async def stop(self) -> None:
-        await asyncio.gather(*(worker.stop() for worker in self.workers))
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._brokers.close()
+    async def stop(self, timeout_s: float = 15.0) -> None:
+        """Graceful, but bounded: a worker stuck past `timeout_s` is cancelled (its batch stays pending
+        and is redone by the next holder), so a shutdown never hangs."""
+        try:
+            await asyncio.wait_for(asyncio.gather(*(worker.stop() for worker in self.workers)), timeout_s)
+        except TimeoutError:
+            log.warning("workers did not finish their batch within %.0f s", timeout_s)
+        if self._tasks:
+            _, stuck = await asyncio.wait(self._tasks, timeout=timeout_s)
+            for task in stuck:
+                log.warning("cancelling stuck worker %s: %s", task.get_name(), task.get_stack(limit=3))
+                task.cancel()
+            await asyncio.gather(*stuck, return_exceptions=True)
+        try:
+            await asyncio.wait_for(self._brokers.close(), timeout_s)
+        except TimeoutError:
+            log.warning("FastStream brokers did not stop within %.0f s", timeout_s)
 
     async def lag(self) -> list[GroupLag]:
         groups = sorted({w.config.group for w in self.workers})
