@@ -11,7 +11,6 @@ from typing import Any
 import msgspec
 
 from infra.event_store import RedisEventStore
-from infra.redis_conn import RedisConnection
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +42,8 @@ _route = msgspec.json.Decoder(_Route)
 
 
 class StreamHub:
-    def __init__(self, redis: RedisConnection, store: RedisEventStore, queue_size: int = 1000) -> None:
-        self._redis, self._store, self._queue_size = redis, store, queue_size
+    def __init__(self, store: RedisEventStore, queue_size: int = 1000) -> None:
+        self._redis, self._store, self._queue_size = store.redis, store, queue_size
         self._subs: dict[str, set[Subscription]] = defaultdict(set)
         self._tasks: list[asyncio.Task[None]] = []
 

@@ -24,7 +24,7 @@ async def api_services(
     store: RedisEventStore, pool: asyncpg.Pool, database_url: str, limits: Limits, lag: LagProbe
 ) -> AsyncIterator[ApiDeps]:
     waiter = ConsistencyWaiter(pool, database_url)
-    hub = StreamHub(store.redis, store)
+    hub = StreamHub(store)
     await waiter.start()
     await hub.start()
     try:

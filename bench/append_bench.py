@@ -19,7 +19,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from importlib.metadata import version
@@ -30,6 +30,7 @@ import hiredis
 from redis.asyncio import Redis
 from redis.asyncio.connection import Connection
 
+from bench.report import Report, Row, render, verdict
 from domain.catalog import REGISTRY
 from domain.conversation_events import UserMessageReceived
 from domain.envelope import GENESIS_HASH, EventOrigin, NewEvent
@@ -70,22 +71,6 @@ class Job:
     data: Sequence[UserMessageReceived]
     correlationid: str
     causationid: str
-
-
-@dataclass(frozen=True)
-class Row:
-    measure: str
-    result: str
-    baseline: str = ""
-    ratio: float | None = None
-    goal: str = ""
-    verdict: str = ""
-
-
-@dataclass
-class Report:
-    rows: list[Row] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------- workload
@@ -453,10 +438,6 @@ def describe(samples: Sequence[float]) -> str:
     return f"p50 {p50:.2f} / p99 {p99:.2f} / max {top:.1f} ms"
 
 
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "MISS"
-
-
 async def measure(url: str, servers: Servers, plan: Plan) -> tuple[str, Report]:
     bench = Bench(await connect(url), f"bench-{uuid.uuid4().hex[:10]}", plan, Report())
     try:
@@ -471,18 +452,6 @@ async def measure(url: str, servers: Servers, plan: Plan) -> tuple[str, Report]:
 
 
 # ---------------------------------------------------------------- output
-
-
-def render(rows: Sequence[Row]) -> str:
-    header = ("measure", "result", "baseline", "ratio", "goal", "verdict")
-    cells = [header] + [
-        (r.measure, r.result, r.baseline, "" if r.ratio is None else f"{r.ratio:.2f}x", r.goal, r.verdict)
-        for r in rows
-    ]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 def facts(server: str, url: str, plan: Plan) -> str:

@@ -40,6 +40,7 @@ from typing import Any
 import asyncpg
 import psutil
 
+from bench.report import Report, Row, render, verdict
 from domain.catalog import REGISTRY
 from domain.conversation_events import (
     AgentDelegated,
@@ -210,39 +211,6 @@ class Plan:
     rebuild_events: int
     subset: int
     batch_sizes: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class Row:
-    measure: str
-    result: str
-    baseline: str = ""
-    ratio: float | None = None
-    goal: str = ""
-    verdict: str = ""
-
-
-@dataclass
-class Report:
-    rows: list[Row] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    facts: list[str] = field(default_factory=list)
-
-
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "MISS"
-
-
-def render(rows: Sequence[Row]) -> str:
-    header = ("measure", "result", "baseline", "ratio", "goal", "verdict")
-    cells = [header] + [
-        (r.measure, r.result, r.baseline, "" if r.ratio is None else f"{r.ratio:.2f}x", r.goal, r.verdict)
-        for r in rows
-    ]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 def say(message: str) -> None:

@@ -13,6 +13,11 @@ from projections.events import ProjectedEvent, log_position
 from projections.read_model import Conn, ProjectorSpec
 
 
+def group_of(projection: str) -> str:
+    """The consumer group a projector reads the partition logs with."""
+    return f"projection.{projection}"
+
+
 class LeaseLost(RuntimeError):
     """A newer lease holder has committed: this one must stop writing."""
 
@@ -25,7 +30,7 @@ class Projector:
 
     @property
     def group(self) -> str:
-        return f"projection.{self.spec.name}"
+        return group_of(self.spec.name)
 
     async def on_acquired(self, partition: int, epoch: int) -> int:
         """Fence: from now on, commits by holders of older epochs are refused."""

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import msgspec
 
 from domain.types import AgentRole
+from handlers.projector import group_of
 from handlers.rebuild import replay
 from infra.cli.serving import open_pool, runtime_for
 from infra.runtime import open_infrastructure
@@ -137,7 +138,7 @@ async def projections_status(settings: Settings, _args: argparse.Namespace) -> i
         lag = {(g.group, g.partition): g for g in await runtime_for(infra, pool).lag()}
     print(f"{'projector':<20} {'part':>4} {'position':<22} {'events':>10} {'lag':>6} {'pending':>7}")
     for row in rows:
-        group = lag.get((f"projection.{row['projection']}", row["partition"]))
+        group = lag.get((group_of(row["projection"]), row["partition"]))
         behind = "?" if group is None or group.lag is None else str(group.lag)
         pending = "?" if group is None else str(group.pending)
         where = f"{row['projection']:<20} {row['partition']:>4} {row['position']:<22}"
