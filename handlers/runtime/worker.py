@@ -2,7 +2,11 @@
 
 Ordered work (projectors) holds the partition's lease: one active consumer, fenced by the lease epoch;
 on taking over it first redoes every entry still pending in the group, in log order, then reads new
-entries. Unordered work (idempotent process managers) shares the partition with competing consumers and
+entries. A holder that lost its lease may still read a batch before it notices (Redis does not fence
+reads); that batch stays pending under its name, so the new holder goes back to recovery whenever
+another consumer holds entries, before it commits anything past them.
+
+Unordered work (idempotent process managers) shares the partition with competing consumers and
 reclaims entries a dead consumer left pending for `min_idle_ms`.
 """
 
@@ -29,6 +33,7 @@ from handlers.runtime.consumer_group import (
     claim_pending,
     dead_letter,
     ensure_group,
+    pending_elsewhere,
 )
 from handlers.runtime.lease import Lease
 from handlers.runtime.records import LogRecord, to_record, to_records
@@ -199,6 +204,9 @@ class PartitionWorker:
         async with self._busy:
             if self._interrupted.is_set():
                 return  # left pending: recovery redoes it in order
+            if self.config.ordered and await self._stale_reads():
+                self._interrupted.set()  # an older batch sits with a former holder: take it first
+                return
             records = to_records(self._registry, msg.raw_message["message_ids"], msg.raw_message["data"])
             try:
                 await self._apply(records)
@@ -232,6 +240,20 @@ class PartitionWorker:
             elif not await self._lease.renew():
                 log.warning("lost the lease of %s p%d", self.config.group, self.partition)
                 return
+            elif await self._stale_reads():
+                return  # no new entry may come to trigger the check in _on_batch
+
+    async def _stale_reads(self) -> bool:
+        """Entries a former holder read after losing the lease: they precede what we read next."""
+        stale = await pending_elsewhere(self._redis, self.keys, self.config.group, self.consumer)
+        if stale:
+            log.info(
+                "%d entries of %s p%d pending with a former holder; recovering them first",
+                stale,
+                self.config.group,
+                self.partition,
+            )
+        return stale > 0
 
 
 async def _raw_batch(message: Any, _default: Any) -> FastStreamBatch:

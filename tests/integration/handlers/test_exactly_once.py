@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from handlers.app import HandlerRuntime
+from handlers.projector import Projector
 from handlers.rebuild import replay
 from handlers.runtime.consumer_group import DeadLetter
 from handlers.runtime.lease import Lease
@@ -21,6 +22,7 @@ from handlers.runtime.worker import WorkerConfig
 from infra.event_store import RedisEventStore
 from infra.redis_cmds import xrange
 from projections.catalog import PROJECTORS, projector_named
+from projections.read_model import ProjectorSpec
 from tests.integration.handlers.conftest import FAST, FlakyProjector, runtime_for
 from tests.support.events import ORIGIN, batch, new, started
 
@@ -145,6 +147,66 @@ async def test_two_projector_processes_end_with_the_tables_of_a_single_fold(
     assert await pg_pool.fetchval("SELECT count(*) FROM event_archive") == published
     for spec in PROJECTORS:
         assert (await replay(pg_pool, store, spec, "verify")).differences == []
+
+
+class GatedProjector(Projector):
+    """Holds its batch until the gate opens: the window in which a former holder reads behind our back."""
+
+    def __init__(self, pool: asyncpg.Pool, spec: ProjectorSpec) -> None:
+        super().__init__(pool, spec)
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.holding = asyncio.Event()
+
+    async def process(self, partition: int, records: Sequence[LogRecord], epoch: int) -> list[DeadLetter]:
+        if not self.gate.is_set():
+            self.holding.set()
+            await self.gate.wait()
+        return await super().process(partition, records, epoch)
+
+
+def conversations_on_one_partition(store: RedisEventStore, count: int, first: int) -> list[int]:
+    """Conversation numbers whose streams share a partition (ordering only matters within one)."""
+    partition = store.keys.for_stream(f"conversation-c{first}").partition
+    numbers = (n for n in range(first, first + 10_000))
+    same = (n for n in numbers if store.keys.for_stream(f"conversation-c{n}").partition == partition)
+    return [next(same) for _ in range(count)]
+
+
+async def test_a_batch_read_by_a_former_holder_is_redone_before_anything_after_it(
+    standalone_store: RedisEventStore, pg_pool: asyncpg.Pool, redis_url: str
+) -> None:
+    """Regression (a CI run lost this race): a holder whose lease expired read one more batch before it
+    noticed; the entries stayed pending under its name while the new holder committed later ones, so
+    they were never projected (and, redone later, would have been skipped as below the checkpoint)."""
+    store = standalone_store
+    a, b, c = conversations_on_one_partition(store, 3, first=100)
+    keys = store.keys.for_stream(f"conversation-c{a}")
+    projector = GatedProjector(pg_pool, VIEWS)
+    runtime = runtime_for(store, redis_url, consumer="holder")
+    runtime.add(projector, WorkerConfig(group=projector.group, ordered=True, **FAST))
+    await runtime.start()
+    try:
+        published = await publish(store, 2, 2)
+        assert await runtime.wait_caught_up(timeout_s=20)
+        projector.gate.clear()
+        published += await publish(store, 1, 2, first=a)  # the holder reads it and waits at the gate
+        await asyncio.wait_for(projector.holding.wait(), timeout=10)
+        published += await publish(store, 1, 2, first=b)
+        stale = await store._redis.client.xreadgroup(
+            projector.group, "former-holder", {keys.log: ">"}, count=100
+        )
+        assert len(stale[0][1]) == 3  # b's three entries, now pending under the former holder
+        published += await publish(store, 1, 2, first=c)  # what the holder reads next, after b
+        projector.gate.set()
+        assert await runtime.wait_caught_up(timeout_s=20)
+    finally:
+        projector.gate.set()
+        await runtime.stop()
+
+    assert await counts(pg_pool) == (5, 10, 10)
+    assert await checkpoint_events(pg_pool, VIEWS.name) == published
+    assert (await replay(pg_pool, store, VIEWS, "verify")).differences == []
 
 
 async def test_a_deleted_group_is_recreated_and_nothing_is_lost_or_doubled(
