@@ -65,10 +65,10 @@ async def claim_pending(
 
 async def pending_elsewhere(redis: RedisConnection, keys: PartitionKeys, group: str, consumer: str) -> int:
     """Entries of the group pending for consumers other than `consumer` (XPENDING's summary form)."""
-    reply: Any = await redis.client.execute_command("XPENDING", keys.log, group)
-    owners = reply[3] if reply and len(reply) > 3 and reply[3] else []
-    mine = consumer.encode()
-    return sum(int(count) for name, count in owners if name not in {mine, consumer})
+    reply: Any = await redis.client.xpending(keys.log, group)
+    owners = reply.get("consumers") or [] if isinstance(reply, dict) else []
+    mine = {consumer, consumer.encode()}
+    return sum(int(owner["pending"]) for owner in owners if owner["name"] not in mine)
 
 
 async def acknowledge(

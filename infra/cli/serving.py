@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -66,12 +67,15 @@ async def demo(settings: Settings, _args: argparse.Namespace) -> int:
 async def _demo_read_side(infra: Infrastructure, pool: asyncpg.Pool, out: list[str]) -> bool:
     """Projectors catch up, each read model is counted, and a replay of the log must match them."""
     runtime = runtime_for(infra, pool, poll_ms=20)
+    errors = ErrorCount()
+    logging.getLogger("handlers").addHandler(errors)
     await runtime.start()
     try:
         caught_up = await runtime.wait_caught_up(timeout_s=60)
     finally:
         await runtime.stop()
-    out.append(f"projectors caught up: {caught_up}")
+        logging.getLogger("handlers").removeHandler(errors)
+    out.append(f"projectors caught up: {caught_up}, errors logged by the handlers: {errors.count}")
     tables = [t for spec in PROJECTORS for t in spec.tables]
     counts = [await pool.fetchval(f"SELECT count(*) FROM {table}") for table in tables]  # noqa: S608
     out += [f"read model {table}: {count} rows" for table, count in zip(tables, counts, strict=True)]
@@ -82,7 +86,18 @@ async def _demo_read_side(infra: Infrastructure, pool: asyncpg.Pool, out: list[s
         out.append(
             f"projections verify {spec.name}: {'identical' if not report.differences else report.differences}"
         )
-    return caught_up and identical
+    return caught_up and identical and errors.count == 0
+
+
+class ErrorCount(logging.Handler):
+    """A run that recovered from errors still says so: the demo fails on any."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:

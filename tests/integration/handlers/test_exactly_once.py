@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import sys
@@ -11,6 +12,7 @@ import time
 from collections.abc import Sequence
 
 import asyncpg
+import pytest
 
 from handlers.app import HandlerRuntime
 from handlers.projector import Projector
@@ -174,7 +176,10 @@ def conversations_on_one_partition(store: RedisEventStore, count: int, first: in
 
 
 async def test_a_batch_read_by_a_former_holder_is_redone_before_anything_after_it(
-    standalone_store: RedisEventStore, pg_pool: asyncpg.Pool, redis_url: str
+    standalone_store: RedisEventStore,
+    pg_pool: asyncpg.Pool,
+    redis_url: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Regression (a CI run lost this race): a holder whose lease expired read one more batch before it
     noticed; the entries stayed pending under its name while the new holder committed later ones, so
@@ -207,6 +212,7 @@ async def test_a_batch_read_by_a_former_holder_is_redone_before_anything_after_i
     assert await counts(pg_pool) == (5, 10, 10)
     assert await checkpoint_events(pg_pool, VIEWS.name) == published
     assert (await replay(pg_pool, store, VIEWS, "verify")).differences == []
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []  # no retry loop
 
 
 async def test_a_deleted_group_is_recreated_and_nothing_is_lost_or_doubled(
