@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
 from litestar.connection import ASGIConnection
-from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.types import ASGIApp
 
@@ -86,26 +84,25 @@ def bearer_auth(keys: KeyCache, limiter: TokenBucket) -> type[AbstractAuthentica
                     f"retry in {wait:.2f}s",
                     headers={"Retry-After": str(max(1, round(wait)))},
                 )
+            check_role(principal, connection.scope.get("route_handler"))
             tenant_var.set(principal.tenant)
             return AuthenticationResult(user=principal, auth=token)
 
     return BearerAuth
 
 
-Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None] | None]
+def allow(*roles: Role) -> dict[str, Any]:
+    """A route's `opt`: the roles that may call it. Checked by the authentication middleware, not by a
+    Litestar guard: Litestar copies the route handler for every guard call (7% of a read's CPU)."""
+    return {"roles": frozenset(roles)}
 
 
-def allow(*roles: Role) -> Guard:
-    # async on purpose: Litestar runs a sync guard in its thread pool, on every request.
-    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        principal: Principal = connection.user
-        if principal.role not in roles:
-            allowed = ", ".join(r.value for r in roles)
-            raise ProblemError(
-                403, "forbidden", "Not allowed for this key's role", f"needs one of: {allowed}"
-            )
-
-    return guard
+def check_role(principal: Principal, route_handler: Any) -> None:
+    """Fail closed: a route that names no roles admits nobody."""
+    roles: frozenset[Role] = getattr(route_handler, "opt", {}).get("roles", frozenset())
+    if principal.role not in roles:
+        allowed = ", ".join(sorted(r.value for r in roles)) or "none (the route declares no roles)"
+        raise ProblemError(403, "forbidden", "Not allowed for this key's role", f"needs one of: {allowed}")
 
 
 CHAT = allow(Role.MEMBER, Role.ADMIN)

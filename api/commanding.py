@@ -9,7 +9,7 @@ import msgspec
 from litestar import Request, Response
 
 from api.deps import ApiDeps, command_context
-from api.idempotency import once
+from api.idempotency import identity_of, once
 from api.schemas import Accepted
 from commands.context import CommandContext, CommandResult
 from infra.api_keys import Principal
@@ -34,21 +34,27 @@ async def run_command(
     correlation: str | None = None,
 ) -> Response[bytes]:
     ctx = command_context(request, correlation)
-
-    async def go() -> tuple[int, bytes]:
-        return 202, msgspec.json.encode(await run(ctx))
-
-    principal: Principal = request.user
-    if ctx.idempotency_key is None:
-        status, body = await go()
+    key = ctx.idempotency_key
+    if key is None:
+        status, body = 202, msgspec.json.encode(await run(ctx))
     else:
         scope = f"{request.method} {request.scope.get('path_template', request.url.path)}"
+        content = await request.body()
+        # Ids derive from the key and the request: after the record expires, the same request derives
+        # the same ids again (the store dedupes) and another request new ones (never swallowed).
+        ctx = msgspec.structs.replace(ctx, idempotency_key=identity_of(key, scope, content))
+
+        async def go() -> tuple[int, bytes]:
+            return 202, msgspec.json.encode(await run(ctx))
+
+        principal: Principal = request.user
         status, body = await once(
             deps.pool,
             tenant=principal.tenant,
-            key=ctx.idempotency_key,
+            key=key,
             scope=scope,
-            body=await request.body(),
+            body=content,
+            ttl_s=deps.limits.idempotency_ttl_s,
             run=go,
         )
     token = _accepted.decode(body).consistency_token

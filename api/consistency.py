@@ -1,6 +1,9 @@
 """Read-your-writes: a read that carries a consistency token waits (bounded) until the projector that
 serves it has folded every position in the token. Projectors NOTIFY on commit; we also re-read the
-checkpoints now and then, so a lost notification only costs a little latency."""
+checkpoints now and then, so a lost notification only costs a little latency.
+
+The same notifications tell the read cache (api/read_cache.py) when a partition's rows may have changed:
+`stamp` names the state of a (projection, partition), and is None whenever we might miss a change."""
 
 from __future__ import annotations
 
@@ -22,25 +25,51 @@ class ConsistencyWaiter:
     def __init__(self, pool: asyncpg.Pool, database_url: str) -> None:
         self._pool, self._url = pool, database_url
         self._positions: dict[tuple[str, int], tuple[int, int]] = {}
+        self._generations: dict[str, int] = {}  # bumped when a rebuild swaps a projection's tables
         self._wakeups: set[asyncio.Event] = set()
         self._listener: asyncpg.Connection | None = None
+        self.listening = False
 
     async def start(self) -> None:
-        with contextlib.suppress(Exception):  # without LISTEN we still refresh from the table
+        try:
             self._listener = await asyncpg.connect(self._url)
+            self._listener.add_termination_listener(self._on_lost)
             await self._listener.add_listener(CHANNEL, self._on_notify)
+            self.listening = True
+        except Exception:  # without LISTEN we still refresh from the table (and nothing is cached)
+            log.warning(
+                "no LISTEN on %s: consistency waits poll, reads are not cached", CHANNEL, exc_info=True
+            )
         await self._refresh()
 
     async def stop(self) -> None:
+        self.listening = False
         if self._listener is not None:
             with contextlib.suppress(Exception):
                 await self._listener.close()
 
+    def _on_lost(self, _conn: Any) -> None:
+        self.listening = False
+        log.warning("the LISTEN connection to PostgreSQL closed: reads are no longer cached")
+
     def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: object) -> None:
-        projection, partition, log_id = str(payload).split(" ")
-        self._advance(projection, int(partition), log_id)
+        match str(payload).split(" "):
+            case [projection, partition, log_id]:
+                self._advance(projection, int(partition), log_id)
+            case [projection, "swapped"]:
+                self._generations[projection] = self._generations.get(projection, 0) + 1
+            case _:
+                log.warning("unexpected %s payload: %r", CHANNEL, payload)
         for event in self._wakeups:
             event.set()
+
+    def stamp(self, projection: str, partition: int) -> tuple[int, int, int] | None:
+        """Changes whenever the projection's rows on `partition` may have changed, as far as the
+        notifications tell; None when they cannot tell (no LISTEN connection)."""
+        if not self.listening:
+            return None
+        ms, seq = self._positions.get((projection, partition), (0, 0))
+        return self._generations.get(projection, 0), ms, seq
 
     def _advance(self, projection: str, partition: int, log_id: str) -> None:
         key, position = (projection, partition), log_position(log_id)

@@ -21,9 +21,9 @@ def request_context(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send)
             return
         rid = uuid.uuid4().hex
-        headers = {k.decode().lower(): v.decode() for k, v in scope.get("headers", [])}
+        given = next((v for k, v in scope.get("headers", []) if k.lower() == b"x-correlation-id"), b"")
         request_id.set(rid)
-        correlation_id.set(headers.get("x-correlation-id") or rid)
+        correlation_id.set(given.decode("latin-1") or rid)
         status = [500]
         started = time.perf_counter()
 

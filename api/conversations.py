@@ -35,7 +35,7 @@ class ConversationsController(Controller):
     path = "/v1/conversations"
     tags = ["conversations"]  # noqa: RUF012 - Litestar reads it as an instance attribute
 
-    @post("/", guards=[CHAT], status_code=202, summary="Start a conversation")
+    @post("/", opt=CHAT, status_code=202, summary="Start a conversation")
     async def start(
         self,
         request: Request[Any, Any, Any],
@@ -51,7 +51,7 @@ class ConversationsController(Controller):
 
         return await run_command(request, deps, run)
 
-    @post("/{conversation_id:str}/messages", guards=[CHAT], status_code=202, summary="Send a user message")
+    @post("/{conversation_id:str}/messages", opt=CHAT, status_code=202, summary="Send a user message")
     async def send(
         self,
         request: Request[Any, Any, Any],
@@ -67,7 +67,7 @@ class ConversationsController(Controller):
 
         return await run_command(request, deps, run, correlation=conversation_id)
 
-    @post("/{conversation_id:str}/close", guards=[CHAT], status_code=202, summary="Close a conversation")
+    @post("/{conversation_id:str}/close", opt=CHAT, status_code=202, summary="Close a conversation")
     async def close(
         self,
         request: Request[Any, Any, Any],
@@ -85,7 +85,7 @@ class ConversationsController(Controller):
 
         return await run_command(request, deps, run, correlation=conversation_id)
 
-    @get("/", guards=[READ], summary="List conversations, newest first")
+    @get("/", opt=READ, summary="List conversations, newest first")
     async def list(
         self,
         request: Request[Any, Any, Any],
@@ -100,14 +100,20 @@ class ConversationsController(Controller):
         next_cursor = queries.conversation_cursor(rows[-1]) if len(rows) == limit else None
         return ConversationList(items=rows, next_cursor=next_cursor)
 
-    @get("/{conversation_id:str}", guards=[READ], summary="One conversation")
+    @get("/{conversation_id:str}", opt=READ, summary="One conversation")
     async def one(
         self, request: Request[Any, Any, Any], deps: NamedDependency[ApiDeps], conversation_id: FromPath[str]
     ) -> ConversationRow:
         await await_consistency(request, deps, VIEWS)
-        return _found(await queries.get_conversation(deps.pool, _tenant(request), conversation_id))
+        tenant = _tenant(request)
+        row = await deps.caches.conversations.get(
+            (tenant, conversation_id),
+            _partition(deps, conversation_id),
+            lambda: queries.get_conversation(deps.pool, tenant, conversation_id),
+        )
+        return _found(row)
 
-    @get("/{conversation_id:str}/messages", guards=[READ], summary="A conversation's messages, oldest first")
+    @get("/{conversation_id:str}/messages", opt=READ, summary="A conversation's messages, oldest first")
     async def messages(
         self,
         request: Request[Any, Any, Any],
@@ -123,12 +129,22 @@ class ConversationsController(Controller):
         rows = await _or_bad_cursor(queries.list_messages(deps.pool, tenant, conversation_id, page))
         return MessageList(items=rows, next_cursor=str(rows[-1].version) if len(rows) == limit else None)
 
-    @get("/{conversation_id:str}/agent-state", guards=[READ], summary="What the agents were asked and found")
+    @get("/{conversation_id:str}/agent-state", opt=READ, summary="What the agents were asked and found")
     async def agent_state(
         self, request: Request[Any, Any, Any], deps: NamedDependency[ApiDeps], conversation_id: FromPath[str]
     ) -> AgentState:
         await await_consistency(request, deps, VIEWS)
-        return _found(await queries.get_agent_state(deps.pool, _tenant(request), conversation_id))
+        tenant = _tenant(request)
+        state = await deps.caches.agent_states.get(
+            (tenant, conversation_id),
+            _partition(deps, conversation_id),
+            lambda: queries.get_agent_state(deps.pool, tenant, conversation_id),
+        )
+        return _found(state)
+
+
+def _partition(deps: ApiDeps, conversation_id: str) -> int:
+    return deps.store.keys.for_stream(f"conversation-{conversation_id}").partition
 
 
 def _tenant(request: Request[Any, Any, Any]) -> str:

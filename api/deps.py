@@ -14,6 +14,7 @@ from litestar import Request
 from api.consistency import ConsistencyWaiter
 from api.hub import StreamHub
 from api.problems import ProblemError
+from api.read_cache import ConversationCaches
 from commands.context import CommandContext, decode_token
 from infra.api_keys import Principal
 from infra.event_store import RedisEventStore
@@ -28,6 +29,7 @@ class Limits:
     max_body_bytes: int = 64 * 1024
     rate_per_s: float = 50.0
     burst: int = 100
+    idempotency_ttl_s: float = 86400.0  # how long an Idempotency-Key's answer is kept
 
 
 @dataclass
@@ -38,6 +40,7 @@ class ApiDeps:
     hub: StreamHub
     limits: Limits
     lag: Any  # async () -> list[GroupLag]; the handler runtime's, when this process runs one
+    caches: ConversationCaches
 
 
 def traceparent_of(request: Request[Any, Any, Any]) -> str:

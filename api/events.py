@@ -26,7 +26,7 @@ class EventsController(Controller):
     path = "/v1"
     tags = ["events"]  # noqa: RUF012 - Litestar reads it as an instance attribute
 
-    @get("/events", guards=[AUDIT], summary="The audit feed: every event of the tenant, oldest first")
+    @get("/events", opt=AUDIT, summary="The audit feed: every event of the tenant, oldest first")
     async def events(
         self,
         *,
@@ -52,7 +52,7 @@ class EventsController(Controller):
             items=rows, next_cursor=queries.event_cursor(rows[-1]) if len(rows) == limit else None
         )
 
-    @get("/stream", guards=[READ], summary="All of the tenant's events, live (SSE)")
+    @get("/stream", opt=READ, summary="All of the tenant's events, live (SSE)")
     async def stream_all(
         self, request: Request[Any, Any, Any], deps: NamedDependency[ApiDeps]
     ) -> ServerSentEvent:
@@ -64,7 +64,7 @@ class EventsController(Controller):
 
     @get(
         "/conversations/{conversation_id:str}/stream",
-        guards=[READ],
+        opt=READ,
         summary="One conversation's events, live (SSE)",
     )
     async def stream_conversation(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
@@ -13,6 +14,8 @@ from api.asyncapi import build_asyncapi
 from api.consistency import ConsistencyWaiter
 from api.deps import ApiDeps, Limits
 from api.hub import StreamHub
+from api.idempotency import sweep_periodically
+from api.read_cache import ConversationCaches
 from handlers.runtime.consumer_group import GroupLag
 from infra.event_store import RedisEventStore
 
@@ -27,9 +30,22 @@ async def api_services(
     hub = StreamHub(store)
     await waiter.start()
     await hub.start()
+    sweeper = asyncio.create_task(
+        sweep_periodically(pool, limits.idempotency_ttl_s), name="idempotency-sweep"
+    )
     try:
-        yield ApiDeps(store=store, pool=pool, waiter=waiter, hub=hub, limits=limits, lag=lag)
+        yield ApiDeps(
+            store=store,
+            pool=pool,
+            waiter=waiter,
+            hub=hub,
+            limits=limits,
+            lag=lag,
+            caches=ConversationCaches(waiter),
+        )
     finally:
+        sweeper.cancel()
+        await asyncio.gather(sweeper, return_exceptions=True)
         await hub.stop()
         await waiter.stop()
 

@@ -20,9 +20,7 @@ class WorkflowsController(Controller):
     path = "/v1/workflows"
     tags = ["workflows"]  # noqa: RUF012 - Litestar reads it as an instance attribute
 
-    @post(
-        "/{workflow_id:str}/approve", guards=[CHAT], status_code=202, summary="Approve the current revision"
-    )
+    @post("/{workflow_id:str}/approve", opt=CHAT, status_code=202, summary="Approve the current revision")
     async def approve(
         self,
         request: Request[Any, Any, Any],
@@ -39,7 +37,7 @@ class WorkflowsController(Controller):
 
         return await run_command(request, deps, run)
 
-    @post("/{workflow_id:str}/reject", guards=[CHAT], status_code=202, summary="Reject the current revision")
+    @post("/{workflow_id:str}/reject", opt=CHAT, status_code=202, summary="Reject the current revision")
     async def reject(
         self,
         request: Request[Any, Any, Any],

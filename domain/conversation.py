@@ -52,11 +52,13 @@ class NotStarted(msgspec.Struct, frozen=True):
 
 class Open(msgspec.Struct, frozen=True, kw_only=True):
     conversation_id: str
+    started_by: str = ""
     message_ids: frozenset[str] = frozenset()
 
 
 class Closed(msgspec.Struct, frozen=True, kw_only=True):
     conversation_id: str
+    started_by: str = ""
 
 
 Conversation = NotStarted | Open | Closed
@@ -66,6 +68,8 @@ def decide(command: ConversationCommand, state: Conversation) -> list[DomainEven
     match command, state:
         case StartConversation(), NotStarted():
             return [_started(command)]
+        case StartConversation(), Open() | Closed() if command.started_by == state.started_by:
+            return []  # the same start again (an id derived from an Idempotency-Key): already done
         case StartConversation(), _:
             raise InvalidTransition("this conversation already exists")
         case _, NotStarted():
@@ -86,11 +90,11 @@ def decide(command: ConversationCommand, state: Conversation) -> list[DomainEven
 def evolve(state: Conversation, event: DomainEvent) -> Conversation:
     match event, state:
         case ConversationStarted(), _:
-            return Open(conversation_id=event.conversation_id)
+            return Open(conversation_id=event.conversation_id, started_by=event.started_by)
         case UserMessageReceived(), Open():
             return msgspec.structs.replace(state, message_ids=state.message_ids | {event.message_id})
         case ConversationClosed(), Open():
-            return Closed(conversation_id=state.conversation_id)
+            return Closed(conversation_id=state.conversation_id, started_by=state.started_by)
     return state
 
 

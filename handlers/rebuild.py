@@ -97,6 +97,8 @@ async def replay(
             else:
                 await _swap(conn, run.shadow)
                 await _advance(conn, spec.name, live, reached)
+                # Delivered at commit: API processes drop what they cached from the old tables.
+                await conn.execute("SELECT pg_notify('aiwf_checkpoints', $1)", f"{spec.name} swapped")
                 run.report.swapped = True
     finally:
         await _drop_shadows(pool, run.shadow)

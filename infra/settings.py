@@ -40,6 +40,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_body_bytes: int = 64 * 1024
     rate_per_s: int = 50
     rate_burst: int = 100
+    idempotency_ttl_s: int = 86400
 
 
 def _url(schemes: tuple[str, ...]) -> Callable[[str], str]:
@@ -108,6 +109,7 @@ _VARIABLES: dict[str, tuple[str, Callable[[str], Any]]] = {
     "AIWF_MAX_BODY_BYTES": ("max_body_bytes", _int_between(1024, 10_000_000)),
     "AIWF_RATE_PER_S": ("rate_per_s", _int_between(1, 1_000_000)),
     "AIWF_RATE_BURST": ("rate_burst", _int_between(1, 1_000_000)),
+    "AIWF_IDEMPOTENCY_TTL_S": ("idempotency_ttl_s", _int_between(60, 30 * 86400)),
 }
 
 

@@ -142,6 +142,7 @@ async def _serve(
         max_body_bytes=settings.max_body_bytes,
         rate_per_s=settings.rate_per_s,
         burst=settings.rate_burst,
+        idempotency_ttl_s=settings.idempotency_ttl_s,
     )
     async with api_services(infra.store, pool, infra.database_url, limits, lag) as deps:
         api = server(deps, infra.redis_url, settings.host, port)

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from msgspec import Struct
 
-from api.deps import Limits
+from api.deps import ApiDeps, Limits
 from api.hub import StreamHub
 from api.server import api_services, server
 from handlers.app import HandlerRuntime
@@ -28,6 +28,7 @@ class Stack(Struct, kw_only=True):
     pool: asyncpg.Pool
     runtime: HandlerRuntime
     hub: StreamHub
+    deps: ApiDeps
     keys: dict[str, str]  # "acme-member", "acme-auditor", "acme-admin", "globex-member"
 
     def client(self, who: str | None = "acme-member") -> httpx.AsyncClient:
@@ -58,6 +59,7 @@ async def running_stack(
                 pool=pool,
                 runtime=runtime,
                 hub=deps.hub,
+                deps=deps,
                 keys=keys,
             )
         finally:

@@ -30,6 +30,17 @@ def test_a_conversation_cannot_be_started_twice() -> None:
         conversation.decide(START, conversation.fold([started()]))
 
 
+def test_the_same_start_by_the_same_actor_again_changes_nothing_even_once_closed() -> None:
+    """An id derived from an Idempotency-Key whose record expired: the retry must not become a 409."""
+    [first] = conversation.decide(START, NotStarted())
+    closed = ConversationClosed(reason="done", closed_at=NOW)
+
+    assert conversation.decide(START, conversation.fold([first])) == []
+    assert conversation.decide(START, conversation.fold([first, closed])) == []
+    with pytest.raises(InvalidTransition):  # another actor who happens upon the id is still refused
+        conversation.decide(msgspec.structs.replace(START, started_by="k2"), conversation.fold([first]))
+
+
 def test_a_message_to_an_open_conversation_is_received_with_its_sensitivity() -> None:
     [event] = conversation.decide(send(), conversation.fold([started()]))
 

@@ -41,6 +41,9 @@ def test_variables_are_parsed_into_their_types() -> None:
         ("DATABASE_URL", "mysql://x"),
         ("AIWF_PORT", "70000"),
         ("AIWF_KEY_PREFIX", "a b"),
+        ("AIWF_IDEMPOTENCY_TTL_S", "a day"),
+        ("AIWF_IDEMPOTENCY_TTL_S", "59"),
+        ("AIWF_IDEMPOTENCY_TTL_S", "2592001"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(variable: str, value: str) -> None:
@@ -50,3 +53,12 @@ def test_a_bad_value_stops_start_up_naming_the_variable(variable: str, value: st
 
 def test_an_empty_variable_counts_as_unset() -> None:
     assert load_settings({"REDIS_URL": "  "}).redis_url is None
+
+
+def test_the_idempotency_ttl_is_read_in_seconds_and_a_bad_one_names_its_range() -> None:
+    assert load_settings({}).idempotency_ttl_s == 86400
+    assert load_settings({"AIWF_IDEMPOTENCY_TTL_S": "3600"}).idempotency_ttl_s == 3600
+
+    message = r"AIWF_IDEMPOTENCY_TTL_S='30' is not valid: .* from 60 to 2592000"
+    with pytest.raises(SettingsError, match=message):
+        load_settings({"AIWF_IDEMPOTENCY_TTL_S": "30"})
