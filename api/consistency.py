@@ -19,6 +19,7 @@ from projections.events import log_position
 log = logging.getLogger(__name__)
 CHANNEL = "aiwf_checkpoints"
 REFRESH_S = 0.25
+RELISTEN_FIRST_S, RELISTEN_MAX_S = 0.5, 10.0
 
 
 class ConsistencyWaiter:
@@ -28,29 +29,59 @@ class ConsistencyWaiter:
         self._generations: dict[str, int] = {}  # bumped when a rebuild swaps a projection's tables
         self._wakeups: set[asyncio.Event] = set()
         self._listener: asyncpg.Connection | None = None
+        self._listens = 0  # bumped at every (re)connection: a notification may have been missed before
+        self._relisten: asyncio.Task[None] | None = None
+        self._stopping = False
         self.listening = False
 
     async def start(self) -> None:
-        try:
-            self._listener = await asyncpg.connect(self._url)
-            self._listener.add_termination_listener(self._on_lost)
-            await self._listener.add_listener(CHANNEL, self._on_notify)
-            self.listening = True
-        except Exception:  # without LISTEN we still refresh from the table (and nothing is cached)
-            log.warning(
-                "no LISTEN on %s: consistency waits poll, reads are not cached", CHANNEL, exc_info=True
-            )
+        if not await self._listen():
+            self._relisten = asyncio.create_task(self._listen_again())
         await self._refresh()
 
     async def stop(self) -> None:
-        self.listening = False
+        self._stopping, self.listening = True, False
+        if self._relisten is not None:
+            self._relisten.cancel()
+            await asyncio.gather(self._relisten, return_exceptions=True)
         if self._listener is not None:
             with contextlib.suppress(Exception):
                 await self._listener.close()
 
+    async def _listen(self) -> bool:
+        listener: asyncpg.Connection | None = None
+        try:
+            listener = await asyncpg.connect(self._url)
+            await listener.add_listener(CHANNEL, self._on_notify)
+            await self._refresh()  # after LISTEN: whatever committed meanwhile is in the table
+        except Exception:  # without LISTEN we poll the table (and nothing is cached) until it is back
+            log.warning(
+                "no LISTEN on %s: consistency waits poll, reads are not cached", CHANNEL, exc_info=True
+            )
+            if listener is not None:
+                with contextlib.suppress(Exception):
+                    await listener.close()
+            return False
+        listener.add_termination_listener(self._on_lost)
+        self._listener = listener
+        self._listens += 1
+        self.listening = True
+        return True
+
     def _on_lost(self, _conn: Any) -> None:
         self.listening = False
-        log.warning("the LISTEN connection to PostgreSQL closed: reads are no longer cached")
+        if not self._stopping:
+            log.warning("the LISTEN connection to PostgreSQL closed: reads are not cached until it is back")
+            self._relisten = asyncio.get_running_loop().create_task(self._listen_again())
+
+    async def _listen_again(self) -> None:
+        delay = RELISTEN_FIRST_S
+        while not self._stopping:
+            await asyncio.sleep(delay)
+            if await self._listen():
+                log.info("LISTEN on %s is back", CHANNEL)
+                return
+            delay = min(delay * 2, RELISTEN_MAX_S)
 
     def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: object) -> None:
         match str(payload).split(" "):
@@ -63,13 +94,13 @@ class ConsistencyWaiter:
         for event in self._wakeups:
             event.set()
 
-    def stamp(self, projection: str, partition: int) -> tuple[int, int, int] | None:
+    def stamp(self, projection: str, partition: int) -> tuple[int, int, int, int] | None:
         """Changes whenever the projection's rows on `partition` may have changed, as far as the
         notifications tell; None when they cannot tell (no LISTEN connection)."""
         if not self.listening:
             return None
         ms, seq = self._positions.get((projection, partition), (0, 0))
-        return self._generations.get(projection, 0), ms, seq
+        return self._listens, self._generations.get(projection, 0), ms, seq
 
     def _advance(self, projection: str, partition: int, log_id: str) -> None:
         key, position = (projection, partition), log_position(log_id)

@@ -15,10 +15,11 @@ from projections.agent_state import AgentStateDoc
 from projections.conversations import ConversationRow
 
 T = TypeVar("T")
+Stamp = tuple[int, ...]
 
 
 class Stamps(Protocol):
-    def stamp(self, projection: str, partition: int) -> tuple[int, int, int] | None: ...
+    def stamp(self, projection: str, partition: int) -> Stamp | None: ...
 
 
 class RowCache(Generic[T]):
@@ -27,7 +28,7 @@ class RowCache(Generic[T]):
     ) -> None:
         self._stamps, self._projection, self._version_of = stamps, projection, version_of
         self._capacity = capacity
-        self._rows: OrderedDict[Hashable, tuple[tuple[int, int, int], T]] = OrderedDict()
+        self._rows: OrderedDict[Hashable, tuple[Stamp, T]] = OrderedDict()
         self.hits = 0
         self.misses = 0
 
@@ -46,7 +47,7 @@ class RowCache(Generic[T]):
             self._keep(key, stamp, row)
         return row
 
-    def _keep(self, key: Hashable, stamp: tuple[int, int, int], row: T) -> None:
+    def _keep(self, key: Hashable, stamp: Stamp, row: T) -> None:
         current = self._rows.get(key)
         if (
             current is not None

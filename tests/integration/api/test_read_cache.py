@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import asyncpg
+import pytest
 
+from api import consistency
 from handlers.rebuild import replay
 from projections.catalog import projector_named
 from tests.integration.api.conftest import Stack
@@ -63,10 +66,14 @@ async def test_a_rebuild_swap_drops_what_was_cached_from_the_old_tables(stack: S
     assert (await read(stack, cid))["title"] == "Ventes"
 
 
-async def test_when_the_listen_connection_dies_nothing_is_cached(stack: Stack, database_url: str) -> None:
+async def test_while_the_listen_connection_is_down_nothing_is_cached_and_it_comes_back(
+    stack: Stack, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(consistency, "RELISTEN_FIRST_S", 3.0)  # long enough to observe the deaf reads
     started = await start(stack)
-    cid, cache = str(started["conversation_id"]), stack.deps.caches.conversations
+    cid, cache, waiter = str(started["conversation_id"]), stack.deps.caches.conversations, stack.deps.waiter
     await read(stack, cid, str(started["consistency_token"]))
+    await read(stack, cid)  # cached now
     admin = await asyncpg.connect(database_url)
     try:
         killed = await admin.fetchval(
@@ -76,13 +83,25 @@ async def test_when_the_listen_connection_dies_nothing_is_cached(stack: Stack, d
     finally:
         await admin.close()
     assert killed >= 1
-    for _ in range(100):
-        if not stack.deps.waiter.listening:
-            break
-        await asyncio.sleep(0.02)
-    assert not stack.deps.waiter.listening
+    await until(lambda: not waiter.listening)
 
     hits = cache.hits
-    for _ in range(3):
+    async with stack.client() as http:  # committed while deaf: its notification is lost
+        sent = await http.post(f"/v1/conversations/{cid}/messages", json={"text": "Bonjour"})
+    assert sent.status_code == 202
+    for _ in range(3):  # deaf: every read queries PostgreSQL
         await read(stack, cid)
-    assert cache.hits == hits  # every read went to PostgreSQL
+    assert cache.hits == hits
+
+    await until(lambda: waiter.listening)  # re-opened with backoff
+    assert (await read(stack, cid, sent.json()["consistency_token"]))["message_count"] == 1
+    assert (await read(stack, cid))["message_count"] == 1
+    assert cache.hits > hits  # cached again
+
+
+async def until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not reached")

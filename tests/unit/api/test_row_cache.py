@@ -19,7 +19,7 @@ class Stamps:
         self.positions: dict[int, int] = {}
         self.listening = True
 
-    def stamp(self, projection: str, partition: int) -> tuple[int, int, int] | None:
+    def stamp(self, projection: str, partition: int) -> tuple[int, ...] | None:
         return (0, self.positions.get(partition, 0), 0) if self.listening else None
 
 
