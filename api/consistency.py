@@ -128,7 +128,8 @@ class ConsistencyWaiter:
             wakeup = asyncio.Event()
             self._wakeups.add(wakeup)
             try:
-                await asyncio.wait_for(wakeup.wait(), timeout=min(remaining, REFRESH_S))
+                async with asyncio.timeout(min(remaining, REFRESH_S)):
+                    await wakeup.wait()
             except TimeoutError:
                 await self._refresh()
             finally:
