@@ -5,7 +5,6 @@ skipped."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 from litestar.response import ServerSentEventMessage
@@ -16,25 +15,34 @@ from commands.context import decode_token
 from domain.chain import parse_document
 from projections.events import log_position
 
-KEEPALIVE_S = 15.0
-
 
 def _message(data: str, event_type: str, event_id: str) -> ServerSentEventMessage:
     return ServerSentEventMessage(data=data, event=event_type, id=event_id)
 
 
+class _Frame(ServerSentEventMessage):
+    """A live event whose frame the hub encoded once; only the `id:` line is the subscriber's own
+    (Litestar's encoder rebuilds every frame line by line, for every subscriber)."""
+
+    def __init__(self, event_id: str, tail: bytes) -> None:
+        super().__init__(id=event_id)
+        self._tail = tail
+
+    def encode(self) -> bytes:
+        return b"id: " + str(self.id).encode() + b"\r\n" + self._tail
+
+
+def _live_message(delivery: Delivery, event_id: str) -> ServerSentEventMessage:
+    if delivery.frame_tail is None:
+        return _message(delivery.data, delivery.type, event_id)
+    return _Frame(event_id, delivery.frame_tail)
+
+
 async def _live(sub: Subscription) -> AsyncIterator[Delivery | None]:
-    """Deliveries as they come; None is a keep-alive tick. Ends when the hub dropped a slow subscriber."""
-    while True:
-        if sub.dropped and sub.queue.empty():
-            return
-        try:
-            async with asyncio.timeout(KEEPALIVE_S):  # not wait_for: that makes a task per delivery
-                delivery = await sub.queue.get()
-        except TimeoutError:
-            yield None
-        else:
-            yield delivery
+    """Deliveries as they come; None is a keep-alive tick (the hub sends them to idle subscribers).
+    Ends when the hub dropped a slow subscriber."""
+    while not (sub.dropped and sub.queue.empty()):
+        yield await sub.queue.get()
 
 
 async def conversation_events(
@@ -51,7 +59,7 @@ async def conversation_events(
                 yield ServerSentEventMessage(comment="keep-alive")
             elif delivery.version > after:
                 after = delivery.version
-                yield _message(delivery.data, delivery.type, str(after))
+                yield _live_message(delivery, str(after))
     finally:
         deps.hub.unsubscribe(sub)
 
@@ -75,7 +83,7 @@ async def tenant_events(
                 yield ServerSentEventMessage(comment="keep-alive")
             elif log_position(delivery.log_id) > log_position(seen[delivery.partition]):
                 seen[delivery.partition] = delivery.log_id
-                yield _message(delivery.data, delivery.type, _vector(seen))
+                yield _live_message(delivery, _vector(seen))
     finally:
         deps.hub.unsubscribe(sub)
 

@@ -8,7 +8,9 @@ import json
 import msgspec
 
 from api.deps import Limits
+from api.hub import StreamHub
 from domain.catalog import REGISTRY
+from infra.event_store import RedisEventStore
 from tests.integration.api.conftest import Stack, running_stack
 from tests.integration.api.test_commands_and_reads import PROBLEM, start
 
@@ -134,3 +136,19 @@ async def test_the_openapi_and_asyncapi_documents_describe_the_api_and_every_eve
     assert "aiwf_http_request_seconds_bucket" in metrics
     assert "aiwf_projection_lag" in metrics
     assert ready.status_code == 200
+
+
+async def test_an_idle_subscriber_gets_keep_alives_and_a_busy_one_does_not(
+    standalone_store: RedisEventStore,
+) -> None:
+    hub = StreamHub(standalone_store, keepalive_s=0.05)
+    await hub.start()
+    try:
+        idle, busy = hub.subscribe("acme"), hub.subscribe("acme")
+        busy.queue.put_nowait(None)  # stands for a delivery not yet written out
+        await asyncio.sleep(0.2)
+        assert idle.queue.qsize() == 1
+        assert idle.queue.get_nowait() is None
+        assert busy.queue.qsize() == 1  # nothing added while it had something to send
+    finally:
+        await hub.stop()
