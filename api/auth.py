@@ -85,6 +85,7 @@ def bearer_auth(keys: KeyCache, limiter: TokenBucket) -> type[AbstractAuthentica
                     headers={"Retry-After": str(max(1, round(wait)))},
                 )
             check_role(principal, connection.scope.get("route_handler"))
+            refuse_nul(connection.scope)
             tenant_var.set(principal.tenant)
             return AuthenticationResult(user=principal, auth=token)
 
@@ -103,6 +104,18 @@ def check_role(principal: Principal, route_handler: Any) -> None:
     if principal.role not in roles:
         allowed = ", ".join(sorted(r.value for r in roles)) or "none (the route declares no roles)"
         raise ProblemError(403, "forbidden", "Not allowed for this key's role", f"needs one of: {allowed}")
+
+
+def refuse_nul(scope: Any) -> None:
+    """U+0000 in a path or query value reaches PostgreSQL, which refuses it (domain/text.py)."""
+    query: bytes = scope.get("query_string", b"")
+    if "\x00" in scope.get("path", "") or b"%00" in query or b"\x00" in query:
+        raise ProblemError(
+            422,
+            "validation",
+            "The request is not valid",
+            "the NUL character (U+0000, %00) is not allowed in the path or the query",
+        )
 
 
 CHAT = allow(Role.MEMBER, Role.ADMIN)

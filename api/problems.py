@@ -15,7 +15,7 @@ from litestar.status_codes import (
 )
 
 from commands.context import BadToken
-from domain.errors import ConcurrencyConflict, InvalidTransition, NotFound
+from domain.errors import ConcurrencyConflict, InvalidInput, InvalidTransition, NotFound
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -125,6 +125,20 @@ def on_bad_token(request: Request[Any, Any, Any], exc: BadToken) -> Response[Pro
     return problem_response(request, problem)
 
 
+def on_invalid_input(request: Request[Any, Any, Any], exc: InvalidInput) -> Response[Problem]:
+    problem = Problem(
+        type=TYPE_BASE + "validation",
+        title="The request is not valid",
+        status=HTTP_422_UNPROCESSABLE_ENTITY,
+        detail=str(exc),
+        errors=tuple(
+            FieldError(field=field, message="the NUL character (U+0000) is not allowed in text")
+            for field in exc.fields
+        ),
+    )
+    return problem_response(request, problem)
+
+
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     problem = Problem(
@@ -141,5 +155,6 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     InvalidTransition: on_conflict,
     ConcurrencyConflict: on_conflict,
     BadToken: on_bad_token,
+    InvalidInput: on_invalid_input,
     Exception: on_unexpected,
 }

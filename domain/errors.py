@@ -45,3 +45,11 @@ class NotFound(DomainError):
 
 class InvalidTransition(DomainError):
     """The command does not apply to the aggregate in its current state; the message says why."""
+
+
+class InvalidInput(DomainError):
+    """A value the read models could not store as given (PostgreSQL text holds no NUL character)."""
+
+    def __init__(self, fields: list[str]) -> None:
+        super().__init__(f"{', '.join(fields)}: the NUL character (U+0000) is not allowed in text")
+        self.fields = fields
