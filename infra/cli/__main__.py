@@ -1,4 +1,4 @@
-"""`python -m infra.cli`."""
+"""`python -m infra.cli` (the package installs its SIGTERM handler before its imports)."""
 
 import sys
 

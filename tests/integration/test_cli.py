@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 import uuid
 
 import pytest
@@ -162,3 +164,21 @@ async def test_infer_records_its_decision_as_an_event(redis_url: str, database_u
     assert isinstance(stored.envelope.data, InferenceDecided)
     assert stored.envelope.data.template_id == "aiwf.orchestrator"
     assert json.loads(stored.envelope.data.output)["intents"]
+
+
+@pytest.mark.parametrize("after_s", [0.15, 0.3, 0.6, 1.0, 2.0])  # 0.15: the interpreter has started
+def test_sigterm_at_any_moment_of_start_up_stops_a_worker_cleanly(
+    after_s: float, redis_url: str, database_url: str
+) -> None:
+    """Regression: a worker stopped while it was still starting died by the signal (exit -15)."""
+    env = {**os.environ, "REDIS_URL": redis_url, "DATABASE_URL": database_url}
+    env["AIWF_KEY_PREFIX"] = f"cli{uuid.uuid4().hex[:8]}"
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "infra.cli", "worker"], env=env, stderr=subprocess.PIPE, text=True
+    )
+    time.sleep(after_s)
+    worker.send_signal(signal.SIGTERM)
+    _, stderr = worker.communicate(timeout=60)
+
+    assert worker.returncode == 0, stderr
+    assert "Traceback" not in stderr
