@@ -3,6 +3,7 @@ it would be accepted by the log and then dead-lettered by every projector, so it
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -28,3 +29,11 @@ def nul_fields(value: Any, path: str = "") -> list[str]:
     if isinstance(value, list | tuple | set | frozenset):
         return [found for i, item in enumerate(value) for found in nul_fields(item, f"{path}[{i}]")]
     return []
+
+
+_ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def json_holds_nul(document: bytes) -> bool:
+    """Whether JSON text encodes U+0000 (`\\u0000` not itself escaped, as in the text `\\\\u0000`)."""
+    return b"u0000" in document and _ESCAPED_NUL.search(document) is not None

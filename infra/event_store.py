@@ -27,8 +27,9 @@ from domain.envelope import (
     Position,
     StoredEvent,
 )
-from domain.errors import ChainBroken, ConcurrencyConflict, DuplicateEventId
+from domain.errors import ChainBroken, ConcurrencyConflict, DuplicateEventId, InvalidInput
 from domain.registry import EventRegistry, type_name
+from domain.text import json_holds_nul
 from infra.keys import KeySpace
 from infra.observability import APPENDS, CONFLICTS
 from infra.redis_cmds import hget, hgetall, xrange
@@ -97,6 +98,8 @@ class RedisEventStore:
             head = await self.head(stream)
         prevhash = head.hash if head.version == expected_version else GENESIS_HASH
         sealed = _seal_batch(stream, events, expected_version, prevhash, origin)
+        if refused := [f"{env.type} {env.id}" for env, raw in sealed if json_holds_nul(raw)]:
+            raise InvalidInput(refused)  # the read models could not store it (domain/text.py)
         args: list[str | bytes] = [stream, str(expected_version), prevhash, sealed[-1][0].hash or ""]
         for envelope, raw in sealed:
             args += [envelope.id, raw]

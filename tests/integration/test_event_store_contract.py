@@ -8,10 +8,10 @@ import json
 import pytest
 from redis.cluster import key_slot
 
-from domain.errors import ConcurrencyConflict, DuplicateEventId
+from domain.errors import ConcurrencyConflict, DuplicateEventId, InvalidInput
 from infra.event_store import RedisEventStore, StoreCorrupted
 from infra.redis_cmds import xrange
-from tests.support.events import ORIGIN, batch, new, started
+from tests.support.events import ORIGIN, batch, message, new, started
 
 
 async def test_appended_events_read_back_in_order_with_contiguous_versions(store: RedisEventStore) -> None:
@@ -165,3 +165,14 @@ async def test_a_stream_that_disagrees_with_its_head_refuses_appends(store: Redi
     with pytest.raises(StoreCorrupted):
         await store.append("conversation-a", batch(2), expected_version=1, origin=ORIGIN)
     assert len(await xrange(client, keys.log, "-")) == 1
+
+
+async def test_an_event_holding_a_nul_character_is_refused_and_nothing_is_written(
+    store: RedisEventStore,
+) -> None:
+    """Every producer, not only commands: the projectors could not store it (PostgreSQL refuses U+0000)."""
+    with pytest.raises(InvalidInput, match=r"user_message_received\.v1 "):
+        await store.append("conversation-nul", [new(started("nul")), new(message("a\x00b"))], 0, ORIGIN)
+    assert await store.read_stream("conversation-nul") == []
+    await store.append("conversation-nul", [new(started("nul")), new(message("a\\u0000b"))], 0, ORIGIN)
+    assert len(await store.read_stream("conversation-nul")) == 2  # the six characters, as text, are fine

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from domain.text import nul_fields
+from domain.text import json_holds_nul, nul_fields
 from tests.support.events import NOW, message
 
 
@@ -32,3 +32,10 @@ def test_clean_events_and_other_control_characters_pass() -> None:
     assert nul_fields(message("tab\tnewline\nbell\x07 é ع")) == []
     assert nul_fields(Outer(title="t", items=(Inner("n"),))) == []
     assert nul_fields(NOW) == []
+
+
+def test_escaped_nul_is_found_in_json_and_the_escaped_backslash_text_is_not() -> None:
+    assert json_holds_nul(msgspec.json.encode({"t": "a\x00b"}))
+    assert json_holds_nul(msgspec.json.encode({"t": "\\\x00"}))  # a backslash, then NUL
+    assert not json_holds_nul(msgspec.json.encode({"t": "\\u0000"}))  # the six characters, as text
+    assert not json_holds_nul(msgspec.json.encode({"t": "u0000 \\\\u0000", "u": "\x01"}))
