@@ -15,7 +15,15 @@ from domain.types import Role
 from infra.api_keys import Principal, authenticate
 from infra.observability import tenant as tenant_var
 
-PUBLIC_PATHS = {"/health/live", "/health/ready", "/metrics", "/asyncapi.json", "/schema", "/schema/.*"}
+# Anchored: Litestar searches these patterns anywhere in the path, so "/schema" alone also exempted
+# "/v1/conversations/schemas" from authentication.
+PUBLIC_PATHS = {
+    r"^/health/live$",
+    r"^/health/ready$",
+    r"^/metrics$",
+    r"^/asyncapi\.json$",
+    r"^/schema(/.*)?$",
+}
 CACHE_S = 30.0  # a revoked key keeps working this long in a running API process
 
 

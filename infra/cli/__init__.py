@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 import sys
 import warnings
 from collections.abc import Sequence
@@ -50,33 +49,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "offline", False):  # needs no server: no event loop, no embedded start
         return int(args.command(settings, args))
     try:
-        code: int = _run_loop(_stopped_by_sigterm(args.command(settings, args)))
+        code: int = _run_loop(early_stop.until_handed_over(args.command(settings, args)))
     except (StartupError, EmbeddedError) as exc:
         print(f"aiwf: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
     return code
-
-
-async def _stopped_by_sigterm(command: Any) -> Any:
-    """Until the command installs its own graceful stop (`until_signalled`, uvicorn), SIGTERM cancels
-    it, so a process stopped while it starts still runs its `finally` blocks (embedded servers, leases)
-    and exits 0 instead of dying by the signal."""
-    task, terminated = asyncio.current_task(), asyncio.Event()
-
-    def terminate() -> None:
-        terminated.set()
-        if task is not None:
-            task.cancel()
-
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminate)
-    try:
-        return await command
-    except asyncio.CancelledError:
-        if terminated.is_set():
-            return 0
-        raise
 
 
 def _run_loop(main: Any) -> Any:

@@ -1,12 +1,19 @@
 """Imported first by the CLI: from then on, SIGTERM while the process loads (half a second of imports)
 exits 0 instead of killing it by the signal; nothing is started yet, so stopping is clean. The command's
-event loop then takes over SIGTERM (`infra.cli._stopped_by_sigterm`, later `until_signalled`)."""
+event loop then takes over SIGTERM (`until_handed_over`) until the command installs its own graceful stop
+(`hand_over`, then uvicorn's handlers or `until_signalled`)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import signal
 import sys
 import threading
+from collections.abc import Awaitable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def _stop_before_the_loop(_signum: int, _frame: object) -> None:
@@ -20,6 +27,32 @@ def install() -> None:
         and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
     ):
         signal.signal(signal.SIGTERM, _stop_before_the_loop)
+
+
+async def until_handed_over(command: Awaitable[T]) -> T | int:
+    """SIGTERM cancels the command while it starts, so its `finally` blocks (embedded servers, leases)
+    run and the process exits 0 instead of dying by the signal."""
+    task, terminated = asyncio.current_task(), asyncio.Event()
+
+    def terminate() -> None:
+        terminated.set()
+        if task is not None:
+            task.cancel()
+
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminate)
+    try:
+        return await command
+    except asyncio.CancelledError:
+        if terminated.is_set():
+            return 0
+        raise
+
+
+def hand_over() -> None:
+    """The command stops gracefully on its own from here (uvicorn installs its handlers with
+    `signal.signal`; the loop's handler would still fire beside them and cancel the server mid-drain)."""
+    with contextlib.suppress(RuntimeError, ValueError):
+        asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM)
 
 
 install()

@@ -15,6 +15,7 @@ import asyncpg
 
 from handlers.app import HandlerRuntime
 from handlers.rebuild import replay
+from infra.cli import early_stop
 from infra.postgres import create_pool, migrate
 from infra.runtime import Infrastructure, open_infrastructure
 from infra.settings import Settings
@@ -156,6 +157,7 @@ async def _serve(
                 f"      curl -H 'Authorization: Bearer {dev_key}' http://{settings.host}:{port}/v1/conversations",
                 flush=True,
             )
+        early_stop.hand_over()
         await api.serve()
 
 

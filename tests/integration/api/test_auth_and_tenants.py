@@ -26,6 +26,20 @@ async def test_a_missing_or_wrong_key_is_a_401_problem(stack: Stack, authorizati
     assert "Traceback" not in response.text
 
 
+async def test_only_the_public_paths_themselves_skip_authentication(stack: Stack) -> None:
+    """Regression (found by the fuzz): the exemption patterns matched anywhere in a path, so
+    `/v1/conversations/schemas` skipped authentication and its handler failed (500)."""
+    tricky = ["schemas", "schema", "metrics", "asyncapi.json", "health"]
+    async with httpx.AsyncClient(base_url=stack.url) as anonymous, stack.client() as member:
+        without_key = [await anonymous.get(f"/v1/conversations/{path}") for path in tricky]
+        with_key = [await member.get(f"/v1/conversations/{path}") for path in tricky[:4]]
+        public = [await anonymous.get(path) for path in ("/health/live", "/metrics", "/schema/openapi.json")]
+
+    assert [r.status_code for r in without_key] == [401] * len(tricky)
+    assert [r.status_code for r in with_key] == [404] * 4
+    assert [r.status_code for r in public] == [200, 200, 200]
+
+
 async def test_roles_decide_what_a_key_may_do(stack: Stack) -> None:
     async with stack.client("acme-auditor") as auditor, stack.client("acme-member") as member:
         auditor_post = await auditor.post("/v1/conversations", json={})

@@ -94,6 +94,7 @@ def test_sigterm_stops_the_platform_cleanly_with_json_request_logs() -> None:
         process.kill()
 
     assert process.returncode == 0
+    assert "Traceback" not in stderr  # uvicorn drained and stopped; nothing was cancelled mid-way
     assert not (home / "postgres" / "postmaster.pid").exists()
     lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
     requests = [line for line in lines if line.get("logger") == "aiwf.http"]
