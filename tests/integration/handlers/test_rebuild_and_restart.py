@@ -39,6 +39,42 @@ async def test_a_rebuild_equals_the_live_tables_and_verify_says_so(
     assert await counts(pg_pool) == (8, 20, 20)
 
 
+async def schema_of(pool: asyncpg.Pool, table: str) -> list[tuple[str, str, str | None]]:
+    """Index names and definitions, and the constraint each backs (the table named generically)."""
+    rows = await pool.fetch(
+        "SELECT i.relname AS name, pg_get_indexdef(x.indexrelid) AS definition, c.conname AS constraint "
+        "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+        "LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid "
+        "WHERE x.indrelid = $1::regclass ORDER BY i.relname",
+        table,
+    )
+    return [(r["name"], r["definition"].split(" USING ")[-1], r["constraint"]) for r in rows]
+
+
+async def test_the_archive_rebuilt_twice_keeps_its_indexes_and_constraints_and_takes_new_events(
+    standalone_store: RedisEventStore, pg_pool: asyncpg.Pool, projecting: HandlerRuntime
+) -> None:
+    """The swapped-in table must be the same table: indexes, primary key, unique constraints."""
+    archive = projector_named("archive")
+    await publish(standalone_store, 5, 3)
+    assert await projecting.wait_caught_up(timeout_s=20)
+    before = await schema_of(pg_pool, "event_archive")
+    rows = await pg_pool.fetch("SELECT * FROM event_archive ORDER BY stream, version")
+
+    for _ in range(2):
+        assert (await replay(pg_pool, standalone_store, archive, "rebuild")).swapped
+        assert await schema_of(pg_pool, "event_archive") == before
+    assert await pg_pool.fetch("SELECT * FROM event_archive ORDER BY stream, version") == rows
+    with pytest.raises(asyncpg.UniqueViolationError):  # the primary key is a real constraint again
+        await pg_pool.execute(
+            "INSERT INTO event_archive SELECT * FROM event_archive ORDER BY stream, version LIMIT 1"
+        )
+    await publish(standalone_store, 2, 1, first=5)  # the live projector carries on over the rebuilt table
+    assert await projecting.wait_caught_up(timeout_s=20)
+    assert await pg_pool.fetchval("SELECT count(*) FROM event_archive") == 20 + 4
+    assert (await replay(pg_pool, standalone_store, archive, "verify")).differences == []
+
+
 async def test_verify_names_a_hand_edited_row(
     standalone_store: RedisEventStore, pg_pool: asyncpg.Pool, projecting: HandlerRuntime
 ) -> None:
