@@ -1,12 +1,17 @@
 """Replay the log into shadow tables: `rebuild` swaps them in atomically, `verify` compares them.
 
-Replay only folds events: it never calls a model or n8n. The shadow catches up to the live checkpoints
+Replay only folds events: it never calls a model or n8n. Shadows get the live tables' indexes and
+constraints under the live names plus SHADOW, so the swap restores the exact names (`LIKE … INCLUDING
+ALL` made up its own, and a rebuilt table's index names drifted from the migrations'). Append-only
+tables (the archive) are indexed once filled; tables folded by upsert need theirs from the start.
+The shadow catches up to the live checkpoints
 inside one transaction that holds the checkpoint rows, so the live projector (which locks the same rows
 first in every batch) waits while the tables are compared or swapped; readers never see a half table.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Literal
@@ -17,7 +22,7 @@ import msgspec
 from domain.errors import MalformedEvent, UnknownEventType
 from infra.event_store import RedisEventStore
 from projections.events import ProjectedEvent, log_position
-from projections.read_model import Conn, ProjectorSpec
+from projections.read_model import AppendModel, Conn, ProjectorSpec
 
 CHUNK = 5000
 SHADOW = "__shadow"
@@ -46,6 +51,7 @@ class _Replay:
     def __init__(self, store: RedisEventStore, spec: ProjectorSpec, progress: Progress | None) -> None:
         self.store, self.spec, self.progress = store, spec, progress
         self.shadow = {table: table + SHADOW for table in spec.tables}
+        self.bare = {t for model in spec.models if isinstance(model, AppendModel) for t in model.tables}
         self.report = ReplayReport(projector=spec.name)
         self.started = time.perf_counter()
 
@@ -83,9 +89,13 @@ async def replay(
 ) -> ReplayReport:
     run = _Replay(store, spec, progress)
     partitions = [keys.partition for keys in store.keys.all_partitions()]
-    await _create_shadows(pool, run.shadow)
+    await _create_shadows(pool, run.shadow, run.bare)
     try:
         reached = await _first_pass(pool, run, partitions, mode)
+        if mode == "rebuild":
+            async with pool.acquire() as conn, conn.transaction():
+                for table in sorted(run.bare):
+                    await _index_like(conn, table, run.shadow[table])
         async with pool.acquire() as conn, conn.transaction():
             live = await _checkpoints(conn, spec.name, partitions, lock=True)
             for partition in partitions:
@@ -149,11 +159,40 @@ async def _advance(conn: Conn, projection: str, live: dict[int, str], reached: d
         )
 
 
-async def _create_shadows(pool: asyncpg.Pool, shadow: Mapping[str, str]) -> None:
+async def _create_shadows(pool: asyncpg.Pool, shadow: Mapping[str, str], bare: set[str]) -> None:
     async with pool.acquire() as conn, conn.transaction():
         for table, copy in shadow.items():
             await conn.execute(f"DROP TABLE IF EXISTS {copy}")
-            await conn.execute(f"CREATE TABLE {copy} (LIKE {table} INCLUDING ALL)")
+            await conn.execute(f"CREATE TABLE {copy} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
+            if table not in bare:
+                await _index_like(conn, table, copy)
+
+
+_INDEXDEF = re.compile(r"^CREATE (UNIQUE )?INDEX (\S+) ON (\S+) (USING .+)$")
+
+
+async def _index_like(conn: Conn, table: str, copy: str) -> None:
+    """Give `copy` the indexes, primary key and unique constraints of `table`, named with SHADOW (the
+    swap renames the indexes, and their constraints with them)."""
+    rows = await conn.fetch(
+        "SELECT i.relname AS name, pg_get_indexdef(x.indexrelid) AS definition, c.contype::text AS kind "
+        "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+        "LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.conrelid = x.indrelid "
+        "WHERE x.indrelid = $1::regclass ORDER BY i.relname",
+        table,
+    )
+    for row in rows:
+        found = _INDEXDEF.match(row["definition"])
+        if found is None:
+            raise RuntimeError(f"cannot read the definition of index {row['name']}: {row['definition']}")
+        unique, _, _, rest = found.groups()
+        name = f"{row['name']}{SHADOW}"
+        await conn.execute(f'CREATE {unique or ""}INDEX "{name}" ON {copy} {rest}')
+        if row["kind"] in ("p", "u"):
+            constraint = "PRIMARY KEY" if row["kind"] == "p" else "UNIQUE"
+            await conn.execute(
+                f'ALTER TABLE {copy} ADD CONSTRAINT "{name}" {constraint} USING INDEX "{name}"'
+            )
 
 
 async def _drop_shadows(pool: asyncpg.Pool, shadow: Mapping[str, str]) -> None:
