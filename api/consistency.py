@@ -35,9 +35,9 @@ class ConsistencyWaiter:
         self.listening = False
 
     async def start(self) -> None:
-        if not await self._listen():
+        if not await self._listen():  # _listen read the checkpoints when it succeeded
             self._relisten = asyncio.create_task(self._listen_again())
-        await self._refresh()
+            await self._refresh()
 
     async def stop(self) -> None:
         self._stopping, self.listening = True, False

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
+import asyncpg
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
@@ -12,6 +14,7 @@ from api.auth import CHAT, READ
 from api.commanding import accepted, run_command
 from api.deps import ApiDeps, await_consistency
 from api.problems import ProblemError
+from api.read_cache import RowCache
 from api.schemas import (
     AgentState,
     CloseBody,
@@ -105,13 +108,9 @@ class ConversationsController(Controller):
         self, request: Request[Any, Any, Any], deps: NamedDependency[ApiDeps], conversation_id: FromPath[str]
     ) -> ConversationRow:
         await await_consistency(request, deps, VIEWS)
-        tenant = _tenant(request)
-        row = await deps.caches.conversations.get(
-            (tenant, conversation_id),
-            _partition(deps, conversation_id),
-            lambda: queries.get_conversation(deps.pool, tenant, conversation_id),
+        return await _cached(
+            deps, deps.caches.conversations, _tenant(request), conversation_id, queries.get_conversation
         )
-        return _found(row)
 
     @get("/{conversation_id:str}/messages", opt=READ, summary="A conversation's messages, oldest first")
     async def messages(
@@ -134,17 +133,24 @@ class ConversationsController(Controller):
         self, request: Request[Any, Any, Any], deps: NamedDependency[ApiDeps], conversation_id: FromPath[str]
     ) -> AgentState:
         await await_consistency(request, deps, VIEWS)
-        tenant = _tenant(request)
-        state = await deps.caches.agent_states.get(
-            (tenant, conversation_id),
-            _partition(deps, conversation_id),
-            lambda: queries.get_agent_state(deps.pool, tenant, conversation_id),
+        return await _cached(
+            deps, deps.caches.agent_states, _tenant(request), conversation_id, queries.get_agent_state
         )
-        return _found(state)
 
 
-def _partition(deps: ApiDeps, conversation_id: str) -> int:
-    return deps.store.keys.for_stream(f"conversation-{conversation_id}").partition
+async def _cached(
+    deps: ApiDeps,
+    cache: RowCache[T],
+    tenant: str,
+    conversation_id: str,
+    load: Callable[[asyncpg.Pool, str, str], Awaitable[T | None]],
+) -> T:
+    """A conversation's row from the process cache, loaded from its read model on a miss (404 if none)."""
+    partition = deps.store.keys.for_stream(f"conversation-{conversation_id}").partition
+    row = await cache.get(
+        (tenant, conversation_id), partition, lambda: load(deps.pool, tenant, conversation_id)
+    )
+    return _found(row)
 
 
 def _tenant(request: Request[Any, Any, Any]) -> str:

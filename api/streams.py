@@ -11,7 +11,7 @@ from litestar.response import ServerSentEventMessage
 
 from api.deps import ApiDeps
 from api.hub import Delivery, Subscription
-from commands.context import decode_token
+from commands.context import decode_token, format_token
 from domain.chain import parse_document
 from projections.events import log_position
 
@@ -77,13 +77,13 @@ async def tenant_events(
         for partition in partitions:
             async for log_id, data, event_type in _replay(deps, sub.tenant, partition, seen[partition]):
                 seen[partition] = log_id
-                yield _message(data, event_type, _vector(seen))
+                yield _message(data, event_type, format_token(seen))
         async for delivery in _live(sub):
             if delivery is None:
                 yield ServerSentEventMessage(comment="keep-alive")
             elif log_position(delivery.log_id) > log_position(seen[delivery.partition]):
                 seen[delivery.partition] = delivery.log_id
-                yield _live_message(delivery, _vector(seen))
+                yield _live_message(delivery, format_token(seen))
     finally:
         deps.hub.unsubscribe(sub)
 
@@ -100,9 +100,3 @@ async def _replay(
                 yield entry.log_id, entry.raw.decode(), str(document.get("type", "event"))
         if not entries:
             return
-
-
-def _vector(seen: dict[int, str]) -> str:
-    """The id of a tenant stream's event: encode_token's format, built directly (it is computed for every
-    subscriber on every delivery, and building Positions for it was the fan-out's hottest line)."""
-    return ",".join(f"{p}:{log_id}" for p, log_id in sorted(seen.items()))

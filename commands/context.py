@@ -3,6 +3,7 @@ its own fields."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 import msgspec
@@ -48,6 +49,11 @@ def encode_token(positions: tuple[Position, ...] | list[Position]) -> str:
     newest: dict[int, str] = {}
     for position in positions:
         newest[position.partition] = position.log_id
+    return format_token(newest)
+
+
+def format_token(newest: Mapping[int, str]) -> str:
+    """The token of the newest log id per partition (also an SSE event id: kept cheap, no Positions)."""
     return ",".join(f"{p}:{log_id}" for p, log_id in sorted(newest.items()))
 
 
