@@ -11,8 +11,7 @@ from typing import Generic, TypeVar
 from commands.context import CommandContext, CommandResult
 from commands.ports import EventStore
 from domain.envelope import DomainEvent, NewEvent
-from domain.errors import ConcurrencyConflict, InvalidInput, NotFound
-from domain.text import nul_fields
+from domain.errors import ConcurrencyConflict, NotFound
 
 MAX_ATTEMPTS = 8
 C = TypeVar("C")
@@ -35,8 +34,6 @@ async def execute(
         payloads = decider.decide(command, decider.fold(e.envelope.data for e in history))
         if not payloads:
             return CommandResult(stream=stream, event_ids=(), positions=(), version=len(history))
-        if refused := [found for payload in payloads for found in nul_fields(payload)]:
-            raise InvalidInput(refused)
         events = [_new(ctx, stream, len(history) + i, payload) for i, payload in enumerate(payloads)]
         try:
             positions = await store.append(stream, events, len(history), ctx.origin)

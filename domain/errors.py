@@ -50,6 +50,7 @@ class InvalidTransition(DomainError):
 class InvalidInput(DomainError):
     """A value the read models could not store as given (PostgreSQL text holds no NUL character)."""
 
-    def __init__(self, fields: list[str]) -> None:
-        super().__init__(f"{', '.join(fields)}: the NUL character (U+0000) is not allowed in text")
+    def __init__(self, fields: list[str], where: str = "") -> None:
+        prefix = f"{where}: " if where else ""
+        super().__init__(f"{prefix}{', '.join(fields)}: the NUL character (U+0000) is not allowed in text")
         self.fields = fields

@@ -29,7 +29,7 @@ from domain.envelope import (
 )
 from domain.errors import ChainBroken, ConcurrencyConflict, DuplicateEventId, InvalidInput
 from domain.registry import EventRegistry, type_name
-from domain.text import json_holds_nul
+from domain.text import json_holds_nul, nul_fields
 from infra.keys import KeySpace
 from infra.observability import APPENDS, CONFLICTS
 from infra.redis_cmds import hget, hgetall, xrange
@@ -98,8 +98,12 @@ class RedisEventStore:
             head = await self.head(stream)
         prevhash = head.hash if head.version == expected_version else GENESIS_HASH
         sealed = _seal_batch(stream, events, expected_version, prevhash, origin)
-        if refused := [f"{env.type} {env.id}" for env, raw in sealed if json_holds_nul(raw)]:
-            raise InvalidInput(refused)  # the read models could not store it (domain/text.py)
+        refused = [(env, new) for (env, raw), new in zip(sealed, events, strict=True) if json_holds_nul(raw)]
+        if refused:  # the read models could not store it (domain/text.py)
+            raise InvalidInput(
+                [field for _, new in refused for field in nul_fields(new.data) or ["envelope"]],
+                where=", ".join(f"{env.type} {env.id}" for env, _ in refused),
+            )
         args: list[str | bytes] = [stream, str(expected_version), prevhash, sealed[-1][0].hash or ""]
         for envelope, raw in sealed:
             args += [envelope.id, raw]
