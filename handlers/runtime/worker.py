@@ -191,6 +191,8 @@ class PartitionWorker:
             stream=stream, ack_policy=AckPolicy.MANUAL, persistent=False, parser=_raw_batch, decoder=_no_body
         )
         subscriber(self._on_batch)
+        if self._stopping.is_set():  # asked to stop during the awaits before: clearing would lose it
+            return
         self._interrupted.clear()
         await subscriber.start()
         try:

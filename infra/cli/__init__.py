@@ -6,6 +6,9 @@
 
 from __future__ import annotations
 
+from infra.cli import early_stop  # first: it takes SIGTERM over while the rest loads
+
+# isort: split
 import argparse
 import asyncio
 import logging
@@ -15,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from domain.types import AgentRole
-from infra.cli import early_stop, operations, serving  # early_stop first: it acts when imported
+from infra.cli import operations, serving
 from infra.embedded import EmbeddedError
 from infra.observability import configure_logging
 from infra.runtime import StartupError
@@ -34,7 +37,6 @@ _PROVIDERS_HELP = """providers (docs/inference.md):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    early_stop.install()  # done on import already; again in case a caller reset the handler
     parser = _parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "command"):
