@@ -6,7 +6,9 @@ its `{pN}` slot, so each partition's subscriber is attached to that node's broke
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from typing import Any
 
 from faststream.redis import RedisBroker
 from redis.asyncio import RedisCluster
@@ -41,3 +43,14 @@ class BrokerPool:
         for broker in self._brokers.values():
             await broker.stop()
         self._brokers.clear()
+
+
+async def stop_subscriber(subscriber: Any) -> None:
+    """Stop a subscriber and wait until its fetch loop has really ended.
+
+    FastStream's `stop()` cancels the loop's task without awaiting it; a broker closed right after
+    would cut the connection under a read still in flight ("Message fetch error ... closed by
+    server"). Awaiting the tasks orders it: subscribers end, then connections close."""
+    tasks: list[asyncio.Task[Any]] = list(subscriber.tasks)
+    await subscriber.stop()
+    await asyncio.gather(*tasks, return_exceptions=True)

@@ -25,7 +25,7 @@ from faststream.redis.annotations import RedisBatchStreamMessage
 from faststream.redis.message import RedisBatchStreamMessage as FastStreamBatch
 
 from domain.registry import EventRegistry
-from handlers.runtime.brokers import BrokerPool
+from handlers.runtime.brokers import BrokerPool, stop_subscriber
 from handlers.runtime.consumer_group import (
     DeadLetter,
     PendingEntry,
@@ -200,7 +200,7 @@ class PartitionWorker:
         finally:
             async with self._busy:
                 self._interrupted.set()
-            await subscriber.stop()
+            await stop_subscriber(subscriber)
 
     async def _on_batch(self, msg: RedisBatchStreamMessage) -> None:
         async with self._busy:
