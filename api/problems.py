@@ -15,7 +15,14 @@ from litestar.status_codes import (
 )
 
 from commands.context import BadToken
-from domain.errors import ConcurrencyConflict, InvalidInput, InvalidTransition, NotFound
+from domain.errors import (
+    ConcurrencyConflict,
+    DuplicateEventId,
+    EventIdTaken,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+)
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -104,13 +111,15 @@ def on_not_found(request: Request[Any, Any, Any], exc: NotFound) -> Response[Pro
 
 
 def on_conflict(
-    request: Request[Any, Any, Any], exc: InvalidTransition | ConcurrencyConflict
+    request: Request[Any, Any, Any],
+    exc: InvalidTransition | ConcurrencyConflict | EventIdTaken | DuplicateEventId,
 ) -> Response[Problem]:
-    title = (
-        "The resource changed meanwhile"
-        if isinstance(exc, ConcurrencyConflict)
-        else "Not possible in this state"
-    )
+    if isinstance(exc, ConcurrencyConflict):
+        title = "The resource changed meanwhile"
+    elif isinstance(exc, EventIdTaken | DuplicateEventId):
+        title = "An event id of this request is already used"
+    else:
+        title = "Not possible in this state"
     problem = Problem(type=TYPE_BASE + "conflict", title=title, status=HTTP_409_CONFLICT, detail=str(exc))
     return problem_response(request, problem)
 
@@ -154,6 +163,8 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     NotFound: on_not_found,
     InvalidTransition: on_conflict,
     ConcurrencyConflict: on_conflict,
+    EventIdTaken: on_conflict,
+    DuplicateEventId: on_conflict,
     BadToken: on_bad_token,
     InvalidInput: on_invalid_input,
     Exception: on_unexpected,

@@ -38,6 +38,12 @@ def seal(event: Envelope) -> tuple[Envelope, bytes]:
     return sealed, _encoder.encode(sealed)
 
 
+def content_digest(data: Any) -> str:
+    """What an event says, as the store compares it when an id is re-sent (ADR 0015): its type and
+    payload, canonical. Envelope time and tracing are facts of one delivery: a retry may differ."""
+    return hashlib.sha256(_encoder.encode([type(data).event_type, data])).hexdigest()
+
+
 def canonical_of_document(document: dict[str, Any]) -> bytes:
     """Canonical bytes of a stored event parsed as plain JSON, as a foreign verifier would compute."""
     unhashed = {key: value for key, value in document.items() if key != "hash"}

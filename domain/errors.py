@@ -29,6 +29,18 @@ class DuplicateEventId(DomainError):
     """Some, not all, of a batch's event ids are already stored: not a clean retry."""
 
 
+class EventIdTaken(DomainError):
+    """An event id is already stored for another stream, or with other content: not a retry of the
+    batch that holds it, so nothing is appended and the caller must choose another id."""
+
+    def __init__(self, event_id: str, stored_stream: str, why: str) -> None:
+        detail = f"for stream {stored_stream!r}" if why == "stream" else "with other content"
+        super().__init__(f"event id {event_id!r} is already stored {detail}")
+        self.event_id = event_id
+        self.stored_stream = stored_stream
+        self.why = why
+
+
 class UnknownEventType(DomainError):
     def __init__(self, event_type: str) -> None:
         super().__init__(f"unknown event type {event_type!r}")

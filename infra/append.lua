@@ -2,28 +2,35 @@
 -- Atomic compare-and-append of a batch of events to one aggregate stream and its partition log.
 -- KEYS: 1 aggregate stream, 2 partition log, 3 heads hash, 4 ids hash
 -- ARGV: 1 stream name, 2 expected version, 3 expected head hash, 4 new head hash,
---       then for each event: id, JSON
+--       then for each event: id, content digest, JSON
 -- Returns {"ok", log_id...} | {"dup", version, log_id, ...} | {"conflict", version, head_hash}
 --       | {"chain", version, head_hash} | {"partial", event_id} | {"corrupt", head_version, last_version}
+--       | {"taken", event_id, stored_stream, why}
+-- An id's record is "<version> <log id> <digest> <stream>" (older records: "<version> <log id>").
 -- The `#!lua` line makes Redis refuse the whole script up front when out of memory (no half batch).
 local stream, expected = ARGV[1], tonumber(ARGV[2])
-local n = (#ARGV - 4) / 2
+local n = (#ARGV - 4) / 3
+local function arg(i, k) return ARGV[1 + 3 * i + k] end -- k: 1 id, 2 digest, 3 JSON
 
--- A retry of a batch that already landed: answer with the original positions, write nothing.
-local first = redis.call('HGET', KEYS[4], ARGV[5])
+-- A retry of a batch that already landed: answer with the original positions, write nothing. Only a
+-- batch that names the same stream and says the same thing is a retry; another one reusing its ids
+-- is told so, never answered with someone else's positions.
+local first = redis.call('HGET', KEYS[4], arg(1, 1))
 if first then
   local out = {'dup'}
   for i = 1, n do
-    local pos = redis.call('HGET', KEYS[4], ARGV[3 + 2 * i])
-    if not pos then return {'partial', ARGV[3 + 2 * i]} end
-    local sp = string.find(pos, ' ', 1, true)
-    out[#out + 1] = string.sub(pos, 1, sp - 1)
-    out[#out + 1] = string.sub(pos, sp + 1)
+    local pos = redis.call('HGET', KEYS[4], arg(i, 1))
+    if not pos then return {'partial', arg(i, 1)} end
+    local version, log_id, digest, owner = string.match(pos, '^(%S+) (%S+) ?(%S*) ?(.*)$')
+    if owner ~= '' and owner ~= stream then return {'taken', arg(i, 1), owner, 'stream'} end
+    if digest ~= '' and digest ~= arg(i, 2) then return {'taken', arg(i, 1), owner, 'content'} end
+    out[#out + 1] = version
+    out[#out + 1] = log_id
   end
   return out
 end
 for i = 2, n do
-  if redis.call('HEXISTS', KEYS[4], ARGV[3 + 2 * i]) == 1 then return {'partial', ARGV[3 + 2 * i]} end
+  if redis.call('HEXISTS', KEYS[4], arg(i, 1)) == 1 then return {'partial', arg(i, 1)} end
 end
 
 local version, head = 0, '0000000000000000000000000000000000000000000000000000000000000000'
@@ -43,10 +50,10 @@ if last_version ~= version then return {'corrupt', version, last_version} end
 
 local out = {'ok'}
 for i = 1, n do
-  local id, json = ARGV[3 + 2 * i], ARGV[4 + 2 * i]
+  local id, digest, json = arg(i, 1), arg(i, 2), arg(i, 3)
   local log_id = redis.call('XADD', KEYS[2], '*', 'event', json)
   redis.call('XADD', KEYS[1], (version + i) .. '-0', 'event', json)
-  redis.call('HSET', KEYS[4], id, (version + i) .. ' ' .. log_id)
+  redis.call('HSET', KEYS[4], id, (version + i) .. ' ' .. log_id .. ' ' .. digest .. ' ' .. stream)
   out[#out + 1] = log_id
 end
 redis.call('HSET', KEYS[3], stream, (version + n) .. ' ' .. ARGV[4])

@@ -63,7 +63,7 @@ async def _check_in_log(
     documents = [(entry_id, fields.get(b"event", b"")) for entry_id, fields in entries]
     ids = [_event_id(raw) for _, raw in documents]
     positions = await _pipeline(client, [("HGET", keys.ids, event_id) for event_id in ids])
-    log_ids = [pos.split(b" ", 1)[1].decode() if pos else None for pos in positions]
+    log_ids = [pos.split(b" ")[1].decode() if pos else None for pos in positions]
     copies = await _pipeline(client, [("XRANGE", keys.log, log_id, log_id) for log_id in log_ids if log_id])
     copy_iter = iter(copies)
     for (entry_id, raw), log_id in zip(documents, log_ids, strict=True):

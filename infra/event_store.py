@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 from redis.exceptions import NoScriptError, ResponseError
 
-from domain.canonical import seal
+from domain.canonical import content_digest, seal
 from domain.envelope import (
     GENESIS_HASH,
     JSON_CONTENT_TYPE,
@@ -27,7 +27,7 @@ from domain.envelope import (
     Position,
     StoredEvent,
 )
-from domain.errors import ChainBroken, ConcurrencyConflict, DuplicateEventId, InvalidInput
+from domain.errors import ChainBroken, ConcurrencyConflict, DuplicateEventId, EventIdTaken, InvalidInput
 from domain.registry import EventRegistry, type_name
 from domain.text import json_holds_nul, nul_fields
 from infra.keys import KeySpace
@@ -93,6 +93,7 @@ class RedisEventStore:
         """Append `events` if the stream is at `expected_version`; re-sending a stored batch is a no-op."""
         if not events:
             return []
+        _refuse_repeated_ids(stream, events)
         keys = self.keys.for_stream(stream)
         if head is None or head.version != expected_version:
             head = await self.head(stream)
@@ -105,8 +106,8 @@ class RedisEventStore:
                 where=", ".join(f"{env.type} {env.id}" for env, _ in refused),
             )
         args: list[str | bytes] = [stream, str(expected_version), prevhash, sealed[-1][0].hash or ""]
-        for envelope, raw in sealed:
-            args += [envelope.id, raw]
+        for (envelope, raw), event in zip(sealed, events, strict=True):
+            args += [envelope.id, content_digest(event.data), raw]
         reply = await self._run_append([keys.stream(stream), keys.log, keys.heads, keys.ids], args)
         try:
             positions = _positions(stream, keys.partition, expected_version, reply)
@@ -242,9 +243,19 @@ def _positions(stream: str, partition: int, expected: int, reply: list[bytes]) -
         raise ConcurrencyConflict(stream, expected, int(reply[1]))
     if status == "chain":
         raise ChainBroken(stream, "", reply[2].decode())
+    if status == "taken":
+        raise EventIdTaken(reply[1].decode(), reply[2].decode(), reply[3].decode())
     if status == "corrupt":
         raise StoreCorrupted(f"stream {stream!r}: head at version {int(reply[1])}, stream at {int(reply[2])}")
     raise DuplicateEventId(f"stream {stream!r}: event {reply[1].decode()} is stored, its batch is not")
+
+
+def _refuse_repeated_ids(stream: str, events: Sequence[NewEvent]) -> None:
+    """One id twice in a batch would leave the first event without its index record."""
+    ids = [event.id for event in events]
+    if len(set(ids)) != len(ids):
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        raise DuplicateEventId(f"stream {stream!r}: the batch repeats event ids {', '.join(repeated)}")
 
 
 def _check_fsync(reply: object) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 
+import msgspec
 import pytest
 from redis.cluster import key_slot
 
-from domain.errors import ConcurrencyConflict, DuplicateEventId, InvalidInput
+from domain.errors import ConcurrencyConflict, DuplicateEventId, EventIdTaken, InvalidInput
 from infra.event_store import RedisEventStore, StoreCorrupted
 from infra.redis_cmds import xrange
-from tests.support.events import ORIGIN, batch, message, new, started
+from tests.support.events import NOW, ORIGIN, batch, message, new, started
 
 
 async def test_appended_events_read_back_in_order_with_contiguous_versions(store: RedisEventStore) -> None:
@@ -111,6 +112,69 @@ async def test_a_batch_mixing_stored_and_new_ids_is_refused_whole(store: RedisEv
     with pytest.raises(DuplicateEventId):
         await store.append("conversation-a", [*batch(1), stored[0]], expected_version=2, origin=ORIGIN)
     assert len(await store.read_stream("conversation-a")) == 2
+
+
+def _same_partition_streams(store: RedisEventStore, count: int) -> list[str]:
+    names = (f"conversation-{n}" for n in range(10_000))
+    first = next(names)
+    partition = store.keys.for_stream(first).partition
+    return [first, *[s for s in names if store.keys.for_stream(s).partition == partition][: count - 1]]
+
+
+async def test_an_id_stored_for_one_stream_is_refused_for_another_of_its_partition(
+    store: RedisEventStore,
+) -> None:
+    """Regression: the id index answered "duplicate" with stream A's positions for stream B's batch,
+    so B's events were dropped while the caller was told they were stored."""
+    stream_a, stream_b = _same_partition_streams(store, 2)
+    events = batch(2)
+    await store.append(stream_a, events, expected_version=0, origin=ORIGIN)
+
+    with pytest.raises(EventIdTaken) as caught:
+        await store.append(stream_b, events, expected_version=0, origin=ORIGIN)
+
+    assert (caught.value.event_id, caught.value.stored_stream) == (events[0].id, stream_a)
+    assert "already stored for stream" in str(caught.value)
+    assert await store.read_stream(stream_b) == []
+
+
+async def test_a_stored_id_re_sent_with_other_content_is_refused(store: RedisEventStore) -> None:
+    stored = new(message("first words"))
+    await store.append("conversation-a", [stored], expected_version=0, origin=ORIGIN)
+    changed = msgspec.structs.replace(stored, data=message("other words"))
+
+    with pytest.raises(EventIdTaken, match="with other content"):
+        await store.append("conversation-a", [changed], expected_version=1, origin=ORIGIN)
+    assert [e.envelope.data for e in await store.read_stream("conversation-a")] == [stored.data]
+
+
+async def test_a_retry_with_another_delivery_time_and_trace_is_still_a_retry(store: RedisEventStore) -> None:
+    stored = new(message("same words"))
+    first = await store.append("conversation-a", [stored], expected_version=0, origin=ORIGIN)
+    redelivered = msgspec.structs.replace(stored, time=NOW.replace(hour=10), traceparent="00-" + "1" * 32)
+
+    assert await store.append("conversation-a", [redelivered], expected_version=1, origin=ORIGIN) == first
+
+
+async def test_an_id_recorded_before_streams_were_recorded_still_answers_its_retry(
+    store: RedisEventStore,
+) -> None:
+    stored = new(message())
+    first = await store.append("conversation-a", [stored], expected_version=0, origin=ORIGIN)
+    keys = store.keys.for_stream("conversation-a")
+    await store.redis.client.hset(keys.ids, stored.id, f"1 {first[0].log_id}")  # the older record form
+
+    assert await store.append("conversation-a", [stored], expected_version=1, origin=ORIGIN) == first
+
+
+async def test_a_batch_that_repeats_an_id_is_refused_before_anything_is_written(
+    store: RedisEventStore,
+) -> None:
+    event = new(message())
+
+    with pytest.raises(DuplicateEventId, match="repeats event ids"):
+        await store.append("conversation-a", [event, event], expected_version=0, origin=ORIGIN)
+    assert await store.read_stream("conversation-a") == []
 
 
 async def test_the_log_and_the_aggregate_streams_hold_the_same_bytes(store: RedisEventStore) -> None:

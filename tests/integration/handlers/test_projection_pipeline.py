@@ -58,3 +58,30 @@ async def test_the_read_side_runs_unchanged_on_a_redis_cluster(
     assert await pg_pool.fetchval("SELECT count(*) FROM event_archive") == 18
     nodes = {clustered.client.get_node_from_key(k.log).name for k in store.keys.all_partitions()}
     assert len(nodes) > 1  # the partitions really are spread over several nodes
+
+
+async def test_an_event_id_reused_in_another_partition_is_archived_twice_not_dead_lettered(
+    standalone_store: RedisEventStore, pg_pool: asyncpg.Pool, redis_url: str
+) -> None:
+    """Regression: the archive's unique index on the event id alone made such an entry poison. Two
+    partitions cannot check each other atomically (two Cluster shards), so ids are unique per stream."""
+    store = standalone_store
+    names = [f"conversation-r{n}" for n in range(50)]
+    first = names[0]
+    other = next(
+        s for s in names if store.keys.for_stream(s).partition != store.keys.for_stream(first).partition
+    )
+    reused = new(started("r"), event_id="reused-id")
+    await store.append(first, [reused], expected_version=0, origin=ORIGIN)
+    await store.append(other, [reused], expected_version=0, origin=ORIGIN)
+    runtime = HandlerRuntime(store._redis, redis_url, store.keys, store.registry)
+    runtime.add_projectors(pg_pool, PROJECTORS, poll_ms=20)
+    await runtime.start()
+    try:
+        assert await runtime.wait_caught_up(timeout_s=20)
+    finally:
+        await runtime.stop()
+
+    archived = await pg_pool.fetch("SELECT stream FROM event_archive WHERE event_id = 'reused-id' ORDER BY 1")
+    assert [r["stream"] for r in archived] == sorted([first, other])
+    assert sum(w.dead_lettered for w in runtime.workers) == 0
