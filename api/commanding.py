@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -44,8 +45,9 @@ async def run_command(
         # the same ids again (the store dedupes) and another request new ones (never swallowed).
         ctx = msgspec.structs.replace(ctx, idempotency_key=identity_of(key, scope, content))
 
-        async def go() -> tuple[int, bytes]:
-            return 202, msgspec.json.encode(await run(ctx))
+        async def go(started_at: datetime) -> tuple[int, bytes]:
+            # A taken-over re-run keeps the first run's time: it decides the very same events.
+            return 202, msgspec.json.encode(await run(msgspec.structs.replace(ctx, now=started_at)))
 
         principal: Principal = request.user
         status, body = await once(
@@ -55,6 +57,7 @@ async def run_command(
             scope=scope,
             body=content,
             ttl_s=deps.limits.idempotency_ttl_s,
+            now=ctx.now,
             run=go,
         )
     token = _accepted.decode(body).consistency_token

@@ -1,5 +1,10 @@
 """`Idempotency-Key`: the same key and body get the same answer without appending twice; the same key
-with another body (or route) is refused. Requests with one key are serialised by an advisory lock.
+with another body (or route) is refused.
+
+A request claims its key in one short transaction, runs its command with no connection held, then stores
+its answer: a slow append never pins a pool connection. A second request with the key waits (bounded) for
+the first one's answer. A claim whose owner died is taken over after `CLAIM_S`; the re-run gets the first
+run's time, so the decider makes the same events with the same derived ids and the store dedupes them.
 
 A record lives `ttl_s` (a day by default): older, it counts as absent and the request runs as new. The
 ids a request derives come from `identity_of` (the key *and* the request), so a key reused after its record
@@ -8,11 +13,15 @@ expired cannot be mistaken for the first request by the store's deduplication.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 import asyncpg
+import msgspec
 
 from api.problems import ProblemError
 from projections.read_model import Conn
@@ -21,12 +30,36 @@ log = logging.getLogger(__name__)
 MAX_KEY_CHARS = 200
 SWEEP_EVERY_S = 300.0
 FIRST_SWEEP_AFTER_S = 5.0
+CLAIM_S = 30.0  # far above a command's bounded append retries
+IN_FLIGHT_WAIT_S = 10.0
+_POLL_S = 0.02
 
 
 def identity_of(key: str, scope: str, body: bytes) -> str:
     """What ids derive from: the same key and request give the same identity, another request another."""
     digest = hashlib.sha256(scope.encode() + b"\n" + body).hexdigest()[:32]
     return f"{key}:{digest}"
+
+
+class IdempotentRequest(msgspec.Struct, frozen=True, kw_only=True):
+    tenant: str
+    key: str
+    scope: str  # method and route template
+    body_sha256: str
+
+
+class Answered(msgspec.Struct, frozen=True):
+    status: int
+    response: bytes
+
+
+class Claimed(msgspec.Struct, frozen=True):
+    claim: str
+    started_at: datetime  # the command's time, also on a taken-over re-run
+
+
+class InFlight(msgspec.Struct, frozen=True):
+    pass
 
 
 async def once(
@@ -37,53 +70,138 @@ async def once(
     scope: str,
     body: bytes,
     ttl_s: float,
-    run: Callable[[], Awaitable[tuple[int, bytes]]],
+    now: datetime,
+    run: Callable[[datetime], Awaitable[tuple[int, bytes]]],
 ) -> tuple[int, bytes]:
+    """The stored answer for this key, or `run(started_at)`'s, stored for the next request."""
     if not key or len(key) > MAX_KEY_CHARS:
         raise ProblemError(
             422, "validation", "The request is not valid", f"Idempotency-Key: 1 to {MAX_KEY_CHARS} characters"
         )
-    digest = hashlib.sha256(body).hexdigest()
+    request = IdempotentRequest(
+        tenant=tenant, key=key, scope=scope, body_sha256=hashlib.sha256(body).hexdigest()
+    )
+    outcome = await _claim_or_answer(pool, request, ttl_s, now)
+    if isinstance(outcome, Answered):
+        return outcome.status, outcome.response
+    try:
+        status, response = await run(outcome.started_at)
+    except BaseException:
+        with contextlib.suppress(Exception):  # the error is the caller's answer; a stale claim expires
+            await _release(pool, request, outcome.claim)
+        raise
+    await _store_answer(pool, request, outcome.claim, status, response)
+    return status, response
+
+
+async def _claim_or_answer(
+    pool: asyncpg.Pool, request: IdempotentRequest, ttl_s: float, now: datetime
+) -> Answered | Claimed:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + IN_FLIGHT_WAIT_S
+    while True:
+        outcome = await _claim(pool, request, ttl_s, now)
+        if not isinstance(outcome, InFlight):
+            return outcome
+        if loop.time() > deadline:
+            raise ProblemError(
+                409,
+                "idempotency-key-in-flight",
+                "A request with this Idempotency-Key is still running",
+                f"the first request with this key has not answered after {IN_FLIGHT_WAIT_S:g}s; retry later",
+                headers={"Retry-After": "1"},
+            )
+        await asyncio.sleep(_POLL_S)
+
+
+async def _claim(
+    pool: asyncpg.Pool, request: IdempotentRequest, ttl_s: float, now: datetime
+) -> Answered | Claimed | InFlight:
+    """One short transaction, serialised per key by an advisory lock."""
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"{tenant}\x1f{key}")
-        row = await _stored(conn, tenant, key, ttl_s)
-        if row is not None:
-            if row["scope"] != scope or row["body_sha256"] != digest:
-                raise ProblemError(
-                    422,
-                    "idempotency-key-reused",
-                    "Idempotency-Key reused with another request",
-                    "this key was first used with a different body or route; use a new key",
-                )
-            return row["status_code"], row["response"].encode()
-        status, response = await run()
         await conn.execute(
-            "INSERT INTO idempotency_keys (tenant, key, scope, body_sha256, status_code, response) "
-            "VALUES ($1, $2, $3, $4, $5, $6)",
-            tenant,
-            key,
-            scope,
-            digest,
-            status,
-            response.decode(),
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"{request.tenant}\x1f{request.key}"
         )
-        return status, response
+        row = await _stored(conn, request, ttl_s)
+        claim = secrets.token_hex(16)
+        if row is None:
+            await conn.execute(
+                "INSERT INTO idempotency_keys (tenant, key, scope, body_sha256, created_at, claim, "
+                "claimed_until) VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7))",
+                request.tenant,
+                request.key,
+                request.scope,
+                request.body_sha256,
+                now,
+                claim,
+                CLAIM_S,
+            )
+            return Claimed(claim, now)
+        if row["scope"] != request.scope or row["body_sha256"] != request.body_sha256:
+            raise ProblemError(
+                422,
+                "idempotency-key-reused",
+                "Idempotency-Key reused with another request",
+                "this key was first used with a different body or route; use a new key",
+            )
+        if row["status_code"] is not None:
+            return Answered(row["status_code"], row["response"].encode())
+        if not row["abandoned"]:
+            return InFlight()
+        log.warning("Idempotency-Key %r: taking over a claim whose request never answered", request.key)
+        await conn.execute(
+            "UPDATE idempotency_keys SET claim = $3, claimed_until = now() + make_interval(secs => $4) "
+            "WHERE tenant = $1 AND key = $2",
+            request.tenant,
+            request.key,
+            claim,
+            CLAIM_S,
+        )
+        return Claimed(claim, row["created_at"])
 
 
-async def _stored(conn: Conn, tenant: str, key: str, ttl_s: float) -> asyncpg.Record | None:
+async def _stored(conn: Conn, request: IdempotentRequest, ttl_s: float) -> asyncpg.Record | None:
     """The live record of a key; an expired one is deleted (under the caller's lock) and counts as absent."""
     row = await conn.fetchrow(
-        "SELECT scope, body_sha256, status_code, response, "
+        "SELECT scope, body_sha256, status_code, response, created_at, "
+        "claimed_until < now() AS abandoned, "
         "created_at < now() - make_interval(secs => $1) AS expired "
         "FROM idempotency_keys WHERE tenant = $2 AND key = $3",
         ttl_s,
-        tenant,
-        key,
+        request.tenant,
+        request.key,
     )
     if row is None or not row["expired"]:
         return row
-    await conn.execute("DELETE FROM idempotency_keys WHERE tenant = $1 AND key = $2", tenant, key)
+    await conn.execute(
+        "DELETE FROM idempotency_keys WHERE tenant = $1 AND key = $2", request.tenant, request.key
+    )
     return None
+
+
+async def _store_answer(
+    pool: asyncpg.Pool, request: IdempotentRequest, claim: str, status: int, response: bytes
+) -> None:
+    """Only the claim's holder answers: a request that was taken over leaves the newer run's answer."""
+    await pool.execute(
+        "UPDATE idempotency_keys SET status_code = $4, response = $5, claim = NULL, claimed_until = NULL "
+        "WHERE tenant = $1 AND key = $2 AND claim = $3",
+        request.tenant,
+        request.key,
+        claim,
+        status,
+        response.decode(),
+    )
+
+
+async def _release(pool: asyncpg.Pool, request: IdempotentRequest, claim: str) -> None:
+    """A command that failed stores no answer: the next request with the key runs it again."""
+    await pool.execute(
+        "DELETE FROM idempotency_keys WHERE tenant = $1 AND key = $2 AND claim = $3 AND status_code IS NULL",
+        request.tenant,
+        request.key,
+        claim,
+    )
 
 
 async def sweep_expired(pool: asyncpg.Pool, ttl_s: float, batch: int = 1000) -> int:
