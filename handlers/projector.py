@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from handlers.runtime.consumer_group import DeadLetter
+from handlers.runtime.lease import LeaseLost
 from handlers.runtime.records import LogRecord
 from projections.events import ProjectedEvent, log_position
 from projections.read_model import Conn, ProjectorSpec
@@ -16,10 +16,6 @@ from projections.read_model import Conn, ProjectorSpec
 def group_of(projection: str) -> str:
     """The consumer group a projector reads the partition logs with."""
     return f"projection.{projection}"
-
-
-class LeaseLost(RuntimeError):
-    """A newer lease holder has committed: this one must stop writing."""
 
 
 class Projector:
@@ -44,12 +40,14 @@ class Projector:
         )
         return recorded
 
-    async def process(self, partition: int, records: Sequence[LogRecord], epoch: int) -> list[DeadLetter]:
+    async def process(self, partition: int, records: Sequence[LogRecord], epoch: int) -> None:
+        """Entries that are not ours (no envelope) are skipped, the checkpoint passes them: the worker
+        has dead-lettered them before this call."""
         async with self._pool.acquire() as conn, conn.transaction():
             after = await self._lock_checkpoint(conn, partition, epoch)
             fresh = [r for r in records if log_position(r.log_id) > after]
             if not fresh:
-                return []
+                return
             events = [
                 ProjectedEvent(partition=partition, log_id=r.log_id, raw=r.raw or b"", envelope=r.envelope)
                 for r in fresh
@@ -70,11 +68,6 @@ class Projector:
             await conn.execute(
                 "SELECT pg_notify('aiwf_checkpoints', $1)", f"{self.spec.name} {partition} {fresh[-1].log_id}"
             )
-        return [
-            DeadLetter(log_id=r.log_id, raw=r.raw, reason=r.error or "not ours")
-            for r in fresh
-            if r.envelope is None
-        ]
 
     async def _lock_checkpoint(self, conn: Conn, partition: int, epoch: int) -> tuple[int, int]:
         row = await conn.fetchrow(

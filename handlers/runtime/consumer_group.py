@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 from redis.exceptions import ResponseError
 
+from handlers.runtime.lease import LeaseLost
 from infra.keys import PartitionKeys
 from infra.redis_conn import RedisConnection
 
@@ -71,32 +72,68 @@ async def pending_elsewhere(redis: RedisConnection, keys: PartitionKeys, group: 
     return sum(int(owner["pending"]) for owner in owners if owner["name"] not in mine)
 
 
+# Only the lease holder of an ordered group may acknowledge or dead-letter (ARGV[2] is the holder,
+# '' for unordered groups). A letter is moved only if it was still pending: its XACK and XADD happen
+# together, so "still pending" means "not dead-lettered yet", and a redelivered poison entry is
+# dead-lettered once.
+_DEAD_LETTER = """
+if ARGV[2] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[2] then return -1 end
+local moved = 0
+for i = 3, #ARGV, 4 do
+  if redis.call('XACK', KEYS[1], ARGV[1], ARGV[i]) == 1 then
+    if ARGV[i + 3] == '1' then
+      redis.call('XADD', KEYS[2], '*', 'group', ARGV[1], 'original_id', ARGV[i], 'reason', ARGV[i + 1],
+        'event', ARGV[i + 2])
+    else
+      redis.call('XADD', KEYS[2], '*', 'group', ARGV[1], 'original_id', ARGV[i], 'reason', ARGV[i + 1])
+    end
+    moved = moved + 1
+  end
+end
+return moved
+"""
+_ACKNOWLEDGE = """
+if ARGV[2] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[2] then return -1 end
+return redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 3))
+"""
+
+
 async def acknowledge(
-    redis: RedisConnection, keys: PartitionKeys, group: str, log_ids: Sequence[str]
-) -> None:
-    if log_ids:
-        await redis.client.execute_command("XACK", keys.log, group, *log_ids)
+    redis: RedisConnection,
+    keys: PartitionKeys,
+    group: str,
+    log_ids: Sequence[str],
+    *,
+    holder: str | None = None,
+) -> bool:
+    """XACK, unless `holder` no longer holds the group's lease (then False: the successor redoes them)."""
+    if not log_ids:
+        return True
+    reply = await redis.client.eval(
+        _ACKNOWLEDGE, 2, keys.log, keys.lease(group), group, holder or "", *log_ids
+    )
+    return int(reply) >= 0
 
 
 async def dead_letter(
-    redis: RedisConnection, keys: PartitionKeys, group: str, letters: Sequence[DeadLetter]
-) -> None:
-    """Move entries to the partition's dead-letter stream and acknowledge them, atomically."""
+    redis: RedisConnection,
+    keys: PartitionKeys,
+    group: str,
+    letters: Sequence[DeadLetter],
+    *,
+    holder: str | None = None,
+) -> int:
+    """Move still-pending entries to the partition's dead-letter stream and acknowledge them, atomically;
+    returns how many moved. Raises LeaseLost when `holder` no longer holds the lease."""
     if not letters:
-        return
-    client = await redis.client_for_key(keys.log)
-    pipe = client.pipeline(transaction=True)
+        return 0
+    args: list[str | bytes] = [group, holder or ""]
     for letter in letters:
-        fields: dict[str, str | bytes] = {
-            "group": group,
-            "original_id": letter.log_id,
-            "reason": letter.reason,
-        }
-        if letter.raw is not None:
-            fields["event"] = letter.raw
-        pipe.execute_command("XADD", keys.dlq, "*", *[x for pair in fields.items() for x in pair])
-    pipe.execute_command("XACK", keys.log, group, *[letter.log_id for letter in letters])
-    await pipe.execute()
+        args += [letter.log_id, letter.reason, letter.raw or b"", "0" if letter.raw is None else "1"]
+    moved = int(await redis.client.eval(_DEAD_LETTER, 3, keys.log, keys.dlq, keys.lease(group), *args))
+    if moved < 0:
+        raise LeaseLost(f"{group} p{keys.partition}: {holder} no longer holds the lease")
+    return moved
 
 
 async def group_lag(redis: RedisConnection, keys: PartitionKeys, group: str) -> GroupLag:

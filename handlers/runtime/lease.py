@@ -31,6 +31,10 @@ return 0
 """
 
 
+class LeaseLost(RuntimeError):
+    """A newer lease holder exists (or has committed): this one must stop writing."""
+
+
 class Lease:
     def __init__(
         self, redis: RedisConnection, keys: PartitionKeys, group: str, owner: str, ttl_ms: int

@@ -8,6 +8,12 @@ another consumer holds entries, before it commits anything past them.
 
 Unordered work (idempotent process managers) shares the partition with competing consumers and
 reclaims entries a dead consumer left pending for `min_idle_ms`.
+
+Dead letters: an entry that is not ours is dead-lettered before the batch that holds it is processed,
+so no checkpoint ever passes an entry that is neither applied nor in the dead-letter stream; an entry
+whose own processing fails is dead-lettered after `max_deliveries` such failures. Infrastructure
+failures (fenced, PostgreSQL or Redis unreachable) never count. Only the lease holder of an ordered
+group acknowledges or dead-letters (docs/adr/0016-dead-letters.md).
 """
 
 from __future__ import annotations
@@ -35,7 +41,8 @@ from handlers.runtime.consumer_group import (
     ensure_group,
     pending_elsewhere,
 )
-from handlers.runtime.lease import Lease
+from handlers.runtime.failures import is_transient
+from handlers.runtime.lease import Lease, LeaseLost
 from handlers.runtime.records import LogRecord, to_record, to_records
 from infra.keys import PartitionKeys
 from infra.redis_conn import RedisConnection
@@ -48,8 +55,9 @@ class BatchProcessor(Protocol):
         """Called when this worker becomes the partition's consumer: fence older holders, and return
         the highest epoch ever recorded (when it is above ours, Redis lost its counter)."""
 
-    async def process(self, partition: int, records: Sequence[LogRecord], epoch: int) -> list[DeadLetter]:
-        """Apply the records; return those to dead-letter. Raise to have the whole batch redone later."""
+    async def process(self, partition: int, records: Sequence[LogRecord], epoch: int) -> None:
+        """Apply the records (those without an envelope are already dead-lettered: skip them, but let a
+        checkpoint pass them). Raise to have the whole batch redone later."""
 
 
 class WorkerConfig(msgspec.Struct, frozen=True, kw_only=True):
@@ -59,7 +67,7 @@ class WorkerConfig(msgspec.Struct, frozen=True, kw_only=True):
     poll_ms: int = 200
     lease_ttl_ms: int = 10_000
     min_idle_ms: int = 30_000
-    max_deliveries: int = 5
+    max_deliveries: int = 5  # failures of the entry itself before it is dead-lettered
     retry_delay_s: float = 0.5
 
 
@@ -81,6 +89,8 @@ class PartitionWorker:
         self._stopping = asyncio.Event()
         self._interrupted = asyncio.Event()
         self._busy = asyncio.Lock()
+        self._failures: dict[str, int] = {}  # log id -> failures of that entry itself
+        self._lease_due = 0.0  # loop time of the next lease renewal
         self.processed = 0
         self.dead_lettered = 0
 
@@ -96,6 +106,9 @@ class PartitionWorker:
                 await ensure_group(self._redis, self.keys, self.config.group)
                 await self._recover(min_idle_ms=0 if self.config.ordered else self.config.min_idle_ms)
                 await self._consume()
+            except LeaseLost as lost:
+                log.warning("%s; taking the lease again", lost)
+                await self._sleep(self.config.retry_delay_s)
             except Exception:
                 log.exception("worker %s p%d failed; retrying", self.config.group, self.partition)
                 await self._sleep(self.config.retry_delay_s)
@@ -111,12 +124,29 @@ class PartitionWorker:
 
     async def _take_lease(self) -> bool:
         if await self._lease.acquire():
+            self._lease_due = self._renewal_after()
             recorded = await self._processor.on_acquired(self.partition, self._lease.epoch)
             if recorded > self._lease.epoch and await self._lease.advance(recorded):
                 await self._processor.on_acquired(self.partition, self._lease.epoch)
             return True
         await self._sleep(self.config.lease_ttl_ms / 3000)
         return False
+
+    def _renewal_after(self) -> float:
+        return asyncio.get_running_loop().time() + self.config.lease_ttl_ms / 3000
+
+    async def _keep_lease(self) -> None:
+        """Renew the lease when due, in long recoveries too; raise LeaseLost once it is another's."""
+        if not self.config.ordered or asyncio.get_running_loop().time() < self._lease_due:
+            return
+        if not await self._lease.renew():
+            raise LeaseLost(f"{self.config.group} p{self.partition}: the lease expired")
+        self._lease_due = self._renewal_after()
+
+    @property
+    def _holder(self) -> str | None:
+        """Who must hold the lease for acknowledgements to count (None: unordered, no lease)."""
+        return self.consumer if self.config.ordered else None
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -125,6 +155,7 @@ class PartitionWorker:
     async def _recover(self, *, min_idle_ms: int) -> None:
         """Redo what is pending in the group (a dead or stopped consumer's), oldest first."""
         while not self._stopping.is_set():
+            await self._keep_lease()
             pending = await claim_pending(
                 self._redis,
                 self.keys,
@@ -143,38 +174,54 @@ class PartitionWorker:
         try:
             await self._apply(records)
             return
-        except Exception:
+        except Exception as exc:
+            if is_transient(exc):
+                raise
             log.warning("redelivered batch failed on p%d; isolating entries", self.partition, exc_info=True)
-        for entry, record in zip(pending, records, strict=True):  # one by one, to find the poison
+        for record in records:  # one by one, to find the entry that fails by itself
+            await self._keep_lease()
             try:
                 await self._apply([record])
             except Exception as exc:
-                if entry.deliveries < self.config.max_deliveries:
+                if is_transient(exc):
                     raise
-                reason = f"failed {entry.deliveries} deliveries: {type(exc).__name__}: {exc}"
-                await self._dead_letter([DeadLetter(log_id=record.log_id, raw=record.raw, reason=reason)])
+                await self._count_failure(record, exc)
+            else:
+                self._failures.pop(record.log_id, None)
+
+    async def _count_failure(self, record: LogRecord, exc: Exception) -> None:
+        """Raise (redo later) until the entry has failed `max_deliveries` times, then dead-letter it."""
+        failures = self._failures.get(record.log_id, 0) + 1
+        if failures < self.config.max_deliveries:
+            self._failures[record.log_id] = failures
+            raise exc
+        reason = f"failed {failures} times: {type(exc).__name__}: {exc}"
+        await self._dead_letter([DeadLetter(log_id=record.log_id, raw=record.raw, reason=reason)])
+        self._failures.pop(record.log_id, None)
 
     async def _apply(self, records: Sequence[LogRecord]) -> None:
-        letters = await self._processor.process(self.partition, records, self._lease.epoch)
-        await self._dead_letter(letters)
-        dead = {letter.log_id for letter in letters}
-        await acknowledge(
-            self._redis, self.keys, self.config.group, [r.log_id for r in records if r.log_id not in dead]
+        await self._dead_letter(
+            [
+                DeadLetter(log_id=r.log_id, raw=r.raw, reason=r.error or "not ours")
+                for r in records
+                if r.envelope is None
+            ]
         )
-        self.processed += len(records) - len(dead)
+        await self._processor.process(self.partition, records, self._lease.epoch)
+        ours = [r.log_id for r in records if r.envelope is not None]
+        await acknowledge(self._redis, self.keys, self.config.group, ours, holder=self._holder)
+        self.processed += len(ours)
 
     async def _dead_letter(self, letters: Sequence[DeadLetter]) -> None:
-        if letters:
-            for letter in letters:
-                log.warning(
-                    "dead-lettered %s on p%d (%s): %s",
-                    letter.log_id,
-                    self.partition,
-                    self.config.group,
-                    letter.reason,
-                )
-            await dead_letter(self._redis, self.keys, self.config.group, letters)
-            self.dead_lettered += len(letters)
+        if not letters:
+            return
+        moved = await dead_letter(self._redis, self.keys, self.config.group, letters, holder=self._holder)
+        for letter in letters:
+            log.warning(
+                "dead-lettered %s on p%d (%s): %s",
+                *(letter.log_id, self.partition, self.config.group, letter.reason),
+            )
+        self.dead_lettered += moved
 
     async def _consume(self) -> None:
         broker = await self._brokers.broker_for(self.keys.log)
@@ -239,10 +286,12 @@ class PartitionWorker:
             due = loop.time() + every
             if not self.config.ordered:
                 await self._recover(min_idle_ms=self.config.min_idle_ms)
-            elif not await self._lease.renew():
+                continue
+            if not await self._lease.renew():
                 log.warning("lost the lease of %s p%d", self.config.group, self.partition)
                 return
-            elif await self._stale_reads():
+            self._lease_due = self._renewal_after()
+            if await self._stale_reads():
                 return  # no new entry may come to trigger the check in _on_batch
 
     async def _stale_reads(self) -> bool:

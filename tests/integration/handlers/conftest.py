@@ -9,7 +9,6 @@ import pytest
 
 from handlers.app import HandlerRuntime
 from handlers.projector import Projector
-from handlers.runtime.consumer_group import DeadLetter
 from handlers.runtime.records import LogRecord
 from infra.event_store import RedisEventStore
 from projections.catalog import PROJECTORS
@@ -48,11 +47,10 @@ class FlakyProjector(Projector):
         self.crashes_left = crash_after_commit
         self.poison = poison
 
-    async def process(self, partition: int, records: Sequence[LogRecord], epoch: int) -> list[DeadLetter]:
+    async def process(self, partition: int, records: Sequence[LogRecord], epoch: int) -> None:
         if self.poison is not None and any(self.poison(r) for r in records):
             raise RuntimeError("poisoned event")
-        letters = await super().process(partition, records, epoch)
+        await super().process(partition, records, epoch)
         if self.crashes_left > 0:
             self.crashes_left -= 1
             raise ConnectionError("crashed after commit, before XACK")
-        return letters

@@ -17,7 +17,6 @@ import pytest
 from handlers.app import HandlerRuntime
 from handlers.projector import Projector
 from handlers.rebuild import replay
-from handlers.runtime.consumer_group import DeadLetter
 from handlers.runtime.lease import Lease
 from handlers.runtime.records import LogRecord
 from handlers.runtime.worker import WorkerConfig
@@ -120,7 +119,7 @@ async def test_a_poison_entry_is_dead_lettered_after_its_tries_and_nothing_is_lo
     ]
     assert (processed, dead) == (published - 2, 2)
     assert processed + dead == published
-    assert sorted(f[b"reason"].split(b":")[0] for f in letters) == [b"MalformedEvent", b"failed 3 deliveries"]
+    assert sorted(f[b"reason"].split(b":")[0] for f in letters) == [b"MalformedEvent", b"failed 3 times"]
     assert all(f[b"group"] == b"projection.conversation_views" and f[b"original_id"] for f in letters)
     assert await counts(pg_pool) == (5, 10, 10)
 
@@ -160,11 +159,11 @@ class GatedProjector(Projector):
         self.gate.set()
         self.holding = asyncio.Event()
 
-    async def process(self, partition: int, records: Sequence[LogRecord], epoch: int) -> list[DeadLetter]:
+    async def process(self, partition: int, records: Sequence[LogRecord], epoch: int) -> None:
         if not self.gate.is_set():
             self.holding.set()
             await self.gate.wait()
-        return await super().process(partition, records, epoch)
+        await super().process(partition, records, epoch)
 
 
 def conversations_on_one_partition(store: RedisEventStore, count: int, first: int) -> list[int]:
@@ -233,9 +232,9 @@ async def test_a_deleted_group_is_recreated_and_nothing_is_lost_or_doubled(
 class SlowProjector(FlakyProjector):
     """Blocks the event loop on every batch, as a CPU-heavy fold would."""
 
-    async def process(self, partition: int, records: Sequence[LogRecord], epoch: int) -> list[DeadLetter]:
+    async def process(self, partition: int, records: Sequence[LogRecord], epoch: int) -> None:
         time.sleep(0.2)  # noqa: ASYNC251 - the point: the loop cannot run the lease renewal meanwhile
-        return await super().process(partition, records, epoch)
+        await super().process(partition, records, epoch)
 
 
 async def test_a_busy_event_loop_keeps_its_lease(
@@ -269,9 +268,8 @@ class Tally:
     async def on_acquired(self, partition: int, epoch: int) -> int:
         return epoch
 
-    async def process(self, partition: int, records: Sequence[LogRecord], epoch: int) -> list[DeadLetter]:
+    async def process(self, partition: int, records: Sequence[LogRecord], epoch: int) -> None:
         self.seen.update((partition, r.log_id) for r in records)
-        return []
 
 
 async def test_competing_consumers_reclaim_what_a_dead_consumer_left_pending(
