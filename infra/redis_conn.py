@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
@@ -43,10 +44,20 @@ class ServerFacts(msgspec.Struct, frozen=True, kw_only=True):
         return f"{self.product} {self.version} ({mode}, appendonly {'on' if self.appendonly else 'off'})"
 
 
+def node_url(url: str, host: str, port: int | str) -> str:
+    """`url` pointed at one Cluster node: the same scheme (TLS), credentials and options, another host."""
+    parts = urlsplit(url)
+    credentials = parts.netloc.rpartition("@")[0]
+    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    netloc = f"{credentials}@{address}" if credentials else address
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
 @dataclass
 class RedisConnection:
     client: AnyRedis
     facts: ServerFacts
+    url: str = ""
     _node_clients: dict[str, Redis] = field(default_factory=dict)
 
     async def client_for_key(self, key: str) -> Redis:
@@ -57,8 +68,17 @@ class RedisConnection:
         if node is None:
             raise ConnectionError(f"no cluster node owns the slot of {key!r}")
         if node.name not in self._node_clients:
-            self._node_clients[node.name] = Redis(host=node.host, port=int(node.port))
+            self._node_clients[node.name] = Redis.from_url(node_url(self.url, node.host, node.port))
         return self._node_clients[node.name]
+
+    def node_url_for_key(self, key: str) -> str:
+        """The URL of the node that owns `key` on a Cluster, else the connection's own URL."""
+        if isinstance(self.client, Redis):
+            return self.url
+        node = self.client.get_node_from_key(key)
+        if node is None:
+            raise ConnectionError(f"no cluster node owns the slot of {key!r}")
+        return node_url(self.url, node.host, node.port)
 
     async def refresh_slots(self) -> None:
         """After a MOVED answer: relearn the slot map."""
@@ -96,7 +116,7 @@ async def connect(url: str) -> RedisConnection:
         client = Redis(connection_pool=pool)
     if isinstance(client, RedisCluster):
         await client.initialize()
-    return RedisConnection(client=client, facts=facts)
+    return RedisConnection(client=client, facts=facts, url=url)
 
 
 async def _appendonly(client: Redis) -> bool:

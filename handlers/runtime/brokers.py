@@ -25,14 +25,15 @@ class BrokerPool:
         self._redis = redis
         self._url = url
         self._brokers: dict[str, RedisBroker] = {}
+        self._starting = asyncio.Lock()
 
     async def broker_for(self, key: str) -> RedisBroker:
-        url = self._url
-        if isinstance(self._redis.client, RedisCluster):
-            node = self._redis.client.get_node_from_key(key)
-            if node is None:
-                raise ConnectionError(f"no cluster node owns the slot of {key!r}")
-            url = f"redis://{node.host}:{node.port}"
+        # On a Cluster, the owning node's address with the URL's credentials and TLS.
+        url = self._redis.node_url_for_key(key) if isinstance(self._redis.client, RedisCluster) else self._url
+        async with self._starting:  # workers ask at once: one broker per node, none left unclosed
+            return await self._started(url)
+
+    async def _started(self, url: str) -> RedisBroker:
         if url not in self._brokers:
             broker = RedisBroker(url, logger=_faststream_log)
             await broker.start()

