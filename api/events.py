@@ -16,6 +16,7 @@ from api.problems import ProblemError
 from api.schemas import EventList
 from api.streams import conversation_events, tenant_events
 from commands.context import decode_token
+from commands.conversations import stream_of as conversation_stream
 from infra.api_keys import Principal
 from projections import queries
 
@@ -71,9 +72,8 @@ class EventsController(Controller):
         self, request: Request[Any, Any, Any], deps: NamedDependency[ApiDeps], conversation_id: FromPath[str]
     ) -> ServerSentEvent:
         principal: Principal = request.user
-        stream = f"conversation-{conversation_id}"
-        first = await deps.store.read_stream(stream, from_version=1) if conversation_id else []
-        if not first or first[0].envelope.tenant != principal.tenant:
+        stream = conversation_stream(conversation_id)
+        if not conversation_id or await deps.store.tenant_of(stream) != principal.tenant:
             raise ProblemError(404, "not-found", "Not found", "no such conversation")
         last = request.headers.get("last-event-id", "0")
         if not last.isdigit():

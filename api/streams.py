@@ -15,6 +15,8 @@ from commands.context import decode_token, format_token
 from domain.chain import parse_document
 from projections.events import log_position
 
+CATCH_UP_CHUNK = 500  # events read per round trip when a client catches up on a conversation
+
 
 def _message(data: str, event_type: str, event_id: str) -> ServerSentEventMessage:
     return ServerSentEventMessage(data=data, event=event_type, id=event_id)
@@ -51,9 +53,12 @@ async def conversation_events(
     # Subscribed here, inside the try: a client gone before the first byte leaves nothing behind.
     sub = deps.hub.subscribe(tenant, stream)
     try:
-        for stored in await deps.store.read_stream(stream, from_version=after + 1):
-            after = stored.envelope.version
-            yield _message(stored.raw.decode(), stored.envelope.type, str(after))
+        while chunk := await deps.store.read_stream(stream, from_version=after + 1, limit=CATCH_UP_CHUNK):
+            for stored in chunk:  # in chunks: a long conversation is never held in memory whole
+                after = stored.envelope.version
+                yield _message(stored.raw.decode(), stored.envelope.type, str(after))
+            if len(chunk) < CATCH_UP_CHUNK:
+                break
         async for delivery in _live(sub):
             if delivery is None:
                 yield ServerSentEventMessage(comment="keep-alive")

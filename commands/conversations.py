@@ -12,7 +12,13 @@ from domain.ids import uuid7
 from domain.types import Sensitivity
 from inference.privacy import classify
 
-CONVERSATIONS = Decider(decide=conversation.decide, fold=conversation.fold)
+CONVERSATIONS = Decider(
+    decide=conversation.decide,
+    fold=conversation.fold,
+    initial=conversation.INITIAL,
+    state_type=conversation.Conversation,
+    schema="conversation.1",
+)
 
 
 def stream_of(conversation_id: str) -> str:

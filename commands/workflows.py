@@ -8,7 +8,13 @@ from commands.ports import EventStore
 from domain import workflow
 from domain.workflow import ApproveWorkflow, RejectWorkflow
 
-WORKFLOWS = Decider(decide=workflow.decide, fold=workflow.fold)
+WORKFLOWS = Decider(
+    decide=workflow.decide,
+    fold=workflow.fold,
+    initial=workflow.INITIAL,
+    state_type=workflow.WorkflowState,
+    schema="workflow.1",
+)
 
 
 def stream_of(workflow_id: str) -> str:

@@ -46,22 +46,24 @@ class CloseConversation(msgspec.Struct, frozen=True, kw_only=True):
 ConversationCommand = StartConversation | SendMessage | CloseConversation
 
 
-class NotStarted(msgspec.Struct, frozen=True):
+# Tagged: a state is kept in snapshots (commands/snapshots.py) and must decode back to its own class.
+class NotStarted(msgspec.Struct, frozen=True, tag="not_started"):
     pass
 
 
-class Open(msgspec.Struct, frozen=True, kw_only=True):
+class Open(msgspec.Struct, frozen=True, kw_only=True, tag="open"):
     conversation_id: str
     started_by: str = ""
     message_ids: frozenset[str] = frozenset()
 
 
-class Closed(msgspec.Struct, frozen=True, kw_only=True):
+class Closed(msgspec.Struct, frozen=True, kw_only=True, tag="closed"):
     conversation_id: str
     started_by: str = ""
 
 
 Conversation = NotStarted | Open | Closed
+INITIAL: Conversation = NotStarted()
 
 
 def decide(command: ConversationCommand, state: Conversation) -> list[DomainEvent]:
@@ -98,11 +100,24 @@ def evolve(state: Conversation, event: DomainEvent) -> Conversation:
     return state
 
 
-def fold(events: Iterable[DomainEvent]) -> Conversation:
-    state: Conversation = NotStarted()
+def fold(events: Iterable[DomainEvent], state: Conversation = INITIAL) -> Conversation:
+    """`evolve` over the events. Message ids are gathered and added once per run of messages: a
+    frozenset copied per message would make folding a long conversation quadratic."""
+    gathered: set[str] = set()
     for event in events:
+        if isinstance(event, UserMessageReceived) and isinstance(state, Open):
+            gathered.add(event.message_id)
+            continue
+        state = _with_messages(state, gathered)
+        gathered = set()
         state = evolve(state, event)
-    return state
+    return _with_messages(state, gathered)
+
+
+def _with_messages(state: Conversation, message_ids: set[str]) -> Conversation:
+    if not message_ids or not isinstance(state, Open):
+        return state
+    return msgspec.structs.replace(state, message_ids=state.message_ids | message_ids)
 
 
 def _started(command: StartConversation) -> ConversationStarted:

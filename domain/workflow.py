@@ -40,17 +40,19 @@ class RejectWorkflow(msgspec.Struct, frozen=True, kw_only=True):
 WorkflowCommand = ApproveWorkflow | RejectWorkflow
 
 
-class NoWorkflow(msgspec.Struct, frozen=True):
+# Tagged: a state is kept in snapshots (commands/snapshots.py) and must decode back to its own class.
+class NoWorkflow(msgspec.Struct, frozen=True, tag="none"):
     pass
 
 
-class Workflow(msgspec.Struct, frozen=True, kw_only=True):
+class Workflow(msgspec.Struct, frozen=True, kw_only=True, tag="workflow"):
     workflow_id: str
     revision: int
     status: WorkflowStatus
 
 
 WorkflowState = NoWorkflow | Workflow
+INITIAL: WorkflowState = NoWorkflow()
 
 _STATUS_AFTER: dict[type[DomainEvent], WorkflowStatus] = {
     WorkflowValidated: "validated",
@@ -101,8 +103,7 @@ def evolve(state: WorkflowState, event: DomainEvent) -> WorkflowState:
     return state
 
 
-def fold(events: Iterable[DomainEvent]) -> WorkflowState:
-    state: WorkflowState = NoWorkflow()
+def fold(events: Iterable[DomainEvent], state: WorkflowState = INITIAL) -> WorkflowState:
     for event in events:
         state = evolve(state, event)
     return state

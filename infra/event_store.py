@@ -40,6 +40,13 @@ log = logging.getLogger(__name__)
 _APPEND_LUA = files("infra").joinpath("append.lua").read_text()
 _APPEND_SHA = hashlib.sha1(_APPEND_LUA.encode()).hexdigest()  # noqa: S324 - Redis names scripts by SHA-1
 READ_CHUNK = 1000
+# A snapshot is replaced only by a later one: two writers at different versions never regress it.
+_SAVE_SNAPSHOT = """
+local kept = redis.call('HGET', KEYS[1], 'v')
+if kept and tonumber(kept) >= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'v', ARGV[1], 'doc', ARGV[2])
+return 1
+"""
 
 
 class DurabilityNotConfirmed(RuntimeError):
@@ -149,19 +156,34 @@ class RedisEventStore:
         version, digest = stored.decode().split(" ", 1)
         return Head(version=int(version), hash=digest)
 
-    async def read_stream(self, stream: str, from_version: int = 1) -> list[StoredEvent]:
-        """Every event of one aggregate from `from_version`, in order, typed and upcast."""
+    async def read_stream(
+        self, stream: str, from_version: int = 1, limit: int | None = None
+    ) -> list[StoredEvent]:
+        """The events of one aggregate from `from_version` (at most `limit`), in order, typed and upcast."""
         key = self.keys.for_stream(stream).stream(stream)
         out: list[StoredEvent] = []
         start = f"{from_version}-0"
         while True:
-            entries = await xrange(self._redis.client, key, start, count=READ_CHUNK)
+            count = READ_CHUNK if limit is None else min(READ_CHUNK, limit - len(out))
+            entries = await xrange(self._redis.client, key, start, count=count)
             for _entry_id, fields in entries:
                 raw = fields[b"event"]
                 out.append(StoredEvent(raw=raw, envelope=self.registry.decode(raw)))
-            if len(entries) < READ_CHUNK:
+            if len(entries) < count or (limit is not None and len(out) >= limit):
                 return out
             start = "(" + entries[-1][0].decode()
+
+    async def tenant_of(self, stream: str) -> str | None:
+        """Whose stream it is (its first event's tenant), reading one event; None when it is empty."""
+        first = await self.read_stream(stream, limit=1)
+        return first[0].envelope.tenant if first else None
+
+    async def load_snapshot(self, stream: str) -> bytes | None:
+        return await hget(self._redis.client, self.keys.for_stream(stream).snapshot(stream), "doc")
+
+    async def save_snapshot(self, stream: str, version: int, snapshot: bytes) -> None:
+        key = self.keys.for_stream(stream).snapshot(stream)
+        await self._redis.client.eval(_SAVE_SNAPSHOT, 1, key, version, snapshot)
 
     async def read_log(
         self, partition: int, after: str = "0-0", count: int = READ_CHUNK, until: str = "+"

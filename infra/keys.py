@@ -6,9 +6,10 @@ An aggregate stream hashes to one of P partitions; every key of partition N carr
     <prefix>:{pN}:log             partition log, public: field `event` holds the CloudEvent JSON
     <prefix>:{pN}:s:<stream>      one aggregate's events, entry id `<version>-0`
     <prefix>:{pN}:heads           hash: stream → "<version> <hash>"
-    <prefix>:{pN}:ids             hash: event id → "<version> <log entry id>" (idempotent retries)
+    <prefix>:{pN}:ids             hash: event id → "<version> <log id> <digest> <stream>" (ADR 0015)
     <prefix>:{pN}:dlq             dead letters of every consumer group of the partition
     <prefix>:{pN}:lease:<group>   who consumes the partition for an ordered group; :epoch:<group> fences
+    <prefix>:{pN}:snap:<stream>   hash: the newest snapshot of an aggregate's state (`v`, `doc`): a cache
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ class PartitionKeys(msgspec.Struct, frozen=True, kw_only=True):
 
     def stream(self, stream: str) -> str:
         return self.stream_prefix + stream
+
+    def snapshot(self, stream: str) -> str:
+        return f"{self.tag}:snap:{stream}"
 
     def lease(self, group: str) -> str:
         return f"{self.tag}:lease:{group}"

@@ -6,7 +6,9 @@ import asyncio
 import json
 
 import msgspec
+import pytest
 
+from api import streams
 from api.deps import Limits
 from api.hub import StreamHub
 from domain.catalog import REGISTRY
@@ -64,6 +66,20 @@ async def test_a_conversation_stream_resumes_after_the_last_event_id(stack: Stac
     assert [e.id for e in resumed] == ["3", "4"]
     assert [e.data["data"]["text"] for e in resumed] == ["deux", "trois"]  # type: ignore[index]
     assert resumed[0].event == "aiwf.conversation.user_message_received.v1"
+
+
+async def test_a_long_conversation_is_caught_up_in_chunks_in_order(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(streams, "CATCH_UP_CHUNK", 3)
+    cid = (await start(stack))["conversation_id"]
+    for n in range(7):
+        await say(stack, cid, f"message {n}")
+
+    events = await collect(stack, f"/v1/conversations/{cid}/stream", 7, last_event_id="1")
+
+    assert [e.id for e in events] == [str(v) for v in range(2, 9)]
+    assert [e.data["data"]["text"] for e in events] == [f"message {n}" for n in range(7)]  # type: ignore[index]
 
 
 async def test_a_live_conversation_stream_delivers_new_events_as_they_happen(stack: Stack) -> None:

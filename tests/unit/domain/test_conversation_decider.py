@@ -74,3 +74,21 @@ def test_closing_twice_changes_nothing() -> None:
     assert isinstance(state, Open)
     assert conversation.decide(close, state) == [ConversationClosed(reason="done", closed_at=NOW)]
     assert conversation.decide(close, conversation.evolve(state, ConversationClosed(closed_at=NOW))) == []
+
+
+def test_folding_gathers_message_ids_exactly_as_evolving_one_event_at_a_time() -> None:
+    def msg(n: int) -> UserMessageReceived:
+        return msgspec.structs.replace(message(), message_id=f"m{n}")
+
+    histories = [
+        [msg(0), started(), msg(1), msg(2)],
+        [started(), msg(1), msg(2), ConversationClosed(closed_at=NOW), msg(3)],
+        [started(), *(msg(n) for n in range(50)), started(), msg(99)],
+        [],
+    ]
+    for history in histories:
+        one_by_one = conversation.INITIAL
+        for event in history:
+            one_by_one = conversation.evolve(one_by_one, event)
+        assert conversation.fold(history) == one_by_one
+        assert conversation.fold(history[2:], conversation.fold(history[:2])) == one_by_one
