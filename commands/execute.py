@@ -24,14 +24,24 @@ C = TypeVar("C")
 S = TypeVar("S")
 
 
-@dataclass(frozen=True)
-class Decider(Generic[C, S]):
-    decide: Callable[[C, S], list[DomainEvent]]
+@dataclass(frozen=True, kw_only=True)
+class StateFold(Generic[S]):
+    """How a stream becomes a state: what `load` needs."""
+
     fold: Callable[[Iterable[DomainEvent], S], S]  # the state after the events, from a given state
     initial: S
     state_type: Any  # the union of state classes, for decoding snapshots
-    schema: str  # names the state's shape and meaning: snapshots of another schema are ignored
+    schema: str  # "<name>.<n>": its snapshots are kept under the name; another n is ignored
     snapshot_every: int = SNAPSHOT_EVERY
+
+    @property
+    def name(self) -> str:
+        return self.schema.rsplit(".", 1)[0]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Decider(StateFold[S], Generic[C, S]):
+    decide: Callable[[C, S], list[DomainEvent]]
 
 
 @dataclass(frozen=True)
@@ -41,20 +51,17 @@ class Loaded(Generic[S]):
     tenant: str | None  # None: the stream has no event yet
 
 
-async def load(store: EventStore, decider: Decider[Any, S], stream: str) -> Loaded[S]:
+async def load(store: EventStore, decider: StateFold[S], stream: str) -> Loaded[S]:
     """The aggregate's state at its current version, from the newest snapshot and the events after it."""
-    snapshot = await load_snapshot(store, stream, decider.schema, decider.state_type)
+    snapshot = await load_snapshot(store, stream, decider)
     after = snapshot.version if snapshot else 0
     events = await store.read_stream(stream, from_version=after + 1)
     tenant = snapshot.tenant if snapshot else (events[0].envelope.tenant if events else None)
     state = decider.fold((e.envelope.data for e in events), snapshot.state if snapshot else decider.initial)
     loaded = Loaded(state=state, version=after + len(events), tenant=tenant)
     if tenant is not None and len(events) >= decider.snapshot_every:
-        await save_snapshot(
-            store,
-            stream,
-            Snapshot(schema=decider.schema, version=loaded.version, tenant=tenant, state=loaded.state),
-        )
+        snapshot = Snapshot(schema=decider.schema, version=loaded.version, tenant=tenant, state=loaded.state)
+        await save_snapshot(store, stream, decider.name, snapshot)
     return loaded
 
 

@@ -9,11 +9,14 @@ Bump a decider's `schema` whenever its `evolve` or its state changes meaning.
 from __future__ import annotations
 
 import logging
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import msgspec
 
 from commands.ports import EventStore
+
+if TYPE_CHECKING:
+    from commands.execute import StateFold
 
 log = logging.getLogger(__name__)
 S = TypeVar("S")
@@ -26,17 +29,17 @@ class Snapshot(msgspec.Struct, Generic[S], frozen=True, kw_only=True):
     state: S
 
 
-async def load_snapshot(store: EventStore, stream: str, schema: str, state_type: Any) -> Snapshot[Any] | None:
-    raw = await store.load_snapshot(stream)
+async def load_snapshot(store: EventStore, stream: str, fold: StateFold[S]) -> Snapshot[S] | None:
+    raw = await store.load_snapshot(stream, fold.name)
     if raw is None:
         return None
     try:
-        snapshot: Snapshot[Any] = msgspec.json.decode(raw, type=Snapshot[state_type])
+        snapshot: Snapshot[S] = msgspec.json.decode(raw, type=Snapshot[fold.state_type])  # type: ignore[name-defined]
     except (msgspec.DecodeError, msgspec.ValidationError):
-        log.warning("snapshot of %s does not decode as %s; folding from the start", stream, schema)
+        log.warning("snapshot of %s does not decode as %s; folding from the start", stream, fold.schema)
         return None
-    return snapshot if snapshot.schema == schema else None
+    return snapshot if snapshot.schema == fold.schema else None
 
 
-async def save_snapshot(store: EventStore, stream: str, snapshot: Snapshot[Any]) -> None:
-    await store.save_snapshot(stream, snapshot.version, msgspec.json.encode(snapshot))
+async def save_snapshot(store: EventStore, stream: str, name: str, snapshot: Snapshot[Any]) -> None:
+    await store.save_snapshot(stream, name, snapshot.version, msgspec.json.encode(snapshot))

@@ -178,11 +178,11 @@ class RedisEventStore:
         first = await self.read_stream(stream, limit=1)
         return first[0].envelope.tenant if first else None
 
-    async def load_snapshot(self, stream: str) -> bytes | None:
-        return await hget(self._redis.client, self.keys.for_stream(stream).snapshot(stream), "doc")
+    async def load_snapshot(self, stream: str, name: str) -> bytes | None:
+        return await hget(self._redis.client, self.keys.for_stream(stream).snapshot(stream, name), "doc")
 
-    async def save_snapshot(self, stream: str, version: int, snapshot: bytes) -> None:
-        key = self.keys.for_stream(stream).snapshot(stream)
+    async def save_snapshot(self, stream: str, name: str, version: int, snapshot: bytes) -> None:
+        key = self.keys.for_stream(stream).snapshot(stream, name)
         await self._redis.client.eval(_SAVE_SNAPSHOT, 1, key, version, snapshot)
 
     async def read_log(

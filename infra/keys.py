@@ -9,7 +9,7 @@ An aggregate stream hashes to one of P partitions; every key of partition N carr
     <prefix>:{pN}:ids             hash: event id → "<version> <log id> <digest> <stream>" (ADR 0015)
     <prefix>:{pN}:dlq             dead letters of every consumer group of the partition
     <prefix>:{pN}:lease:<group>   who consumes the partition for an ordered group; :epoch:<group> fences
-    <prefix>:{pN}:snap:<stream>   hash: the newest snapshot of an aggregate's state (`v`, `doc`): a cache
+    <prefix>:{pN}:snap:<name>:<stream>  hash: the newest snapshot of a state of the stream (`v`, `doc`)
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ class PartitionKeys(msgspec.Struct, frozen=True, kw_only=True):
     def stream(self, stream: str) -> str:
         return self.stream_prefix + stream
 
-    def snapshot(self, stream: str) -> str:
-        return f"{self.tag}:snap:{stream}"
+    def snapshot(self, stream: str, name: str) -> str:
+        return f"{self.tag}:snap:{name}:{stream}"
 
     def lease(self, group: str) -> str:
         return f"{self.tag}:lease:{group}"

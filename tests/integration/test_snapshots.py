@@ -41,11 +41,11 @@ class Reads:
     ) -> list[Position]:
         return await self.store.append(stream, events, expected_version, origin)
 
-    async def load_snapshot(self, stream: str) -> bytes | None:
-        return await self.store.load_snapshot(stream)
+    async def load_snapshot(self, stream: str, name: str) -> bytes | None:
+        return await self.store.load_snapshot(stream, name)
 
-    async def save_snapshot(self, stream: str, version: int, snapshot: bytes) -> None:
-        await self.store.save_snapshot(stream, version, snapshot)
+    async def save_snapshot(self, stream: str, name: str, version: int, snapshot: bytes) -> None:
+        await self.store.save_snapshot(stream, name, version, snapshot)
 
 
 async def conversation_with(store: Any, messages: int) -> str:
@@ -87,7 +87,7 @@ async def test_another_tenant_cannot_reach_a_snapshotted_conversation(
     standalone_store: RedisEventStore,
 ) -> None:
     cid = await conversation_with(standalone_store, EVERY + 1)
-    assert await standalone_store.load_snapshot(stream_of(cid)) is not None
+    assert await standalone_store.load_snapshot(stream_of(cid), "conversation") is not None
 
     with pytest.raises(NotFound):
         await send_message(standalone_store, context(tenant="globex"), cid, "hello")
@@ -105,7 +105,7 @@ async def test_a_snapshot_that_cannot_be_used_is_ignored_and_the_stream_folded_f
     standalone_store: RedisEventStore, snapshot: bytes
 ) -> None:
     cid = await conversation_with(standalone_store, 3)
-    key = standalone_store.keys.for_stream(stream_of(cid)).snapshot(stream_of(cid))
+    key = standalone_store.keys.for_stream(stream_of(cid)).snapshot(stream_of(cid), "conversation")
     await standalone_store.redis.client.hset(key, mapping={"v": 3, "doc": snapshot})
 
     loaded = await load(standalone_store, CONVERSATIONS, stream_of(cid))
@@ -116,10 +116,10 @@ async def test_a_snapshot_that_cannot_be_used_is_ignored_and_the_stream_folded_f
 
 
 async def test_an_older_snapshot_never_replaces_a_newer_one(standalone_store: RedisEventStore) -> None:
-    await standalone_store.save_snapshot("conversation-x", 200, b"newer")
-    await standalone_store.save_snapshot("conversation-x", 100, b"older")
+    await standalone_store.save_snapshot("conversation-x", "conversation", 200, b"newer")
+    await standalone_store.save_snapshot("conversation-x", "conversation", 100, b"older")
 
-    assert await standalone_store.load_snapshot("conversation-x") == b"newer"
+    assert await standalone_store.load_snapshot("conversation-x", "conversation") == b"newer"
 
 
 async def test_the_tenant_of_a_stream_is_read_from_its_first_event_alone(
