@@ -1,0 +1,46 @@
+"""Every rule of the n8n validator refuses its failing document and accepts its passing twin."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.n8n import CODES
+from tests.unit.domain.n8n.builders import check, problems
+from tests.unit.domain.n8n.rule_cases import CASES, RuleCase
+
+
+def _id(case: RuleCase) -> str:
+    return f"{case.code}: {case.label}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=_id)
+def test_the_failing_document_is_reported_with_the_rule_s_code_and_severity(case: RuleCase) -> None:
+    found = problems(case.bad, case.code)
+    assert found, check(case.bad).problems
+    assert {p.severity for p in found} == {case.severity}
+    assert check(case.bad).valid is (case.severity == "warning")
+
+
+@pytest.mark.parametrize("case", CASES, ids=_id)
+def test_the_passing_twin_is_valid_and_free_of_that_code(case: RuleCase) -> None:
+    report = check(case.good)
+    assert not [p for p in report.problems if p.code == case.code], report.problems
+    assert report.valid, report.problems
+
+
+def test_every_rule_code_has_a_failing_and_a_passing_document() -> None:
+    assert {case.code for case in CASES} == set(CODES)
+
+
+@pytest.mark.parametrize("case", CASES, ids=_id)
+def test_a_message_says_what_to_do_and_names_the_node_it_is_about(case: RuleCase) -> None:
+    for problem in problems(case.bad, case.code):
+        assert ":" in problem.message
+        assert problem.message.strip() == problem.message
+        if problem.node is not None:
+            assert f'"{problem.node}"' in problem.message
+
+
+def test_a_report_lists_the_codes_it_checked() -> None:
+    assert check(CASES[-1].good).checks == CODES
+    assert check("not json").checks == ("invalid_json",)
