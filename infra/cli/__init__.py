@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from domain.types import AgentRole
-from infra.cli import operations, serving
+from infra.cli import operations, serving, workflow_commands
 from infra.embedded import EmbeddedError
 from infra.observability import configure_logging
 from infra.runtime import StartupError
@@ -133,13 +133,21 @@ def _data_commands(commands: Any) -> None:
 
 
 def _operator_commands(commands: Any) -> None:
-    """privacy scan, infer."""
+    """privacy scan, workflows validate, infer."""
     privacy = commands.add_parser("privacy", help="the privacy classifier").add_subparsers(
         title="privacy commands"
     )
     scan = privacy.add_parser("scan", help="classify a text and print every finding as JSON")
     scan.add_argument("text", nargs="?", default="-", help="the text, or - (default) to read standard input")
     scan.set_defaults(command=operations.privacy_scan, offline=True)
+    workflows = commands.add_parser("workflows", help="n8n workflow documents").add_subparsers(
+        title="workflows commands"
+    )
+    check = workflows.add_parser(
+        "validate", help="check an n8n workflow's JSON and print the problems as JSON"
+    )
+    check.add_argument("file", metavar="FILE", help="the workflow JSON file, or - for standard input")
+    check.set_defaults(command=workflow_commands.validate_file, offline=True)
     infer = commands.add_parser(
         "infer",
         help="one call through the LLM gateway, recorded as an event",
