@@ -16,7 +16,7 @@ import msgspec
 
 from domain.n8n.document import Node, Workflow
 from domain.n8n.ports import N8N
-from domain.n8n.report import Problem, error
+from domain.n8n.report import Problem, error, warning
 
 _OPEN: Final = re.compile(r"(\\?)\{\{")
 _CLOSE: Final = re.compile(r"(\\?)\}\}")
@@ -26,6 +26,7 @@ _REFERENCES: Final = (
     re.compile(r"""\$items\(\s*(?P<q>['"])(?P<name>(?:\\.|(?!(?P=q)).)*)(?P=q)"""),
     re.compile(r"""\$node\.(?P<name>[A-Za-z_$][\w$]*)"""),
 )
+_ENV: Final = re.compile(r"\$env\b")
 # Parameters holding code or templates that n8n reads as they are (no "=" needed), but in which
 # it still rewrites node references on a rename (NODES_WITH_RENAMABLE_CONTENT and friends).
 _RAW: Final[Mapping[str, frozenset[str]]] = {
@@ -83,11 +84,12 @@ def check_expressions(wf: Workflow) -> Iterator[Problem]:
         raw = _RAW.get(node.type, frozenset())
         for path, text in strings(node.parameters):
             if text.startswith("="):
-                yield from _expression(wf, node, path, text[1:])
+                found = _expression(wf, node, path, text[1:])
             elif path.split(".")[0].split("[")[0] in raw:
-                yield from _references(wf, node, path, text)
+                found = _code(wf, node, path, text)
             else:
-                yield from _unprefixed(node, path, text)
+                found = _unprefixed(node, path, text)
+            yield from dict.fromkeys(found)  # once per parameter, however many {{ }} repeat it
 
 
 def _expression(wf: Workflow, node: Node, path: str, text: str) -> Iterator[Problem]:
@@ -101,14 +103,25 @@ def _expression(wf: Workflow, node: Node, path: str, text: str) -> Iterator[Prob
                 f'node "{node.name}": parameter "{path}" opens "{{{{" without closing it: end each '
                 'expression with "}}", e.g. "={{ $json.total }}"',
             )
-        yield from _references(wf, node, path, chunk.text)
+        yield from _code(wf, node, path, chunk.text)
+
+
+def _code(wf: Workflow, node: Node, path: str, code: str) -> Iterator[Problem]:
+    yield from _references(wf, node, path, code)
+    if _ENV.search(code):
+        yield warning(
+            "env_access",
+            node.name,
+            f'node "{node.name}": parameter "{path}" reads $env, which n8n 2.x refuses by default '
+            '("access to env vars denied" unless N8N_BLOCK_ENV_ACCESS_IN_NODE=false): keep secrets in '
+            "a credential and other settings in the workflow",
+        )
 
 
 def _unprefixed(node: Node, path: str, text: str) -> Iterator[Problem]:
     for chunk in split_expression(text):
-        if (
-            chunk.code and "$" in chunk.text
-        ):  # n8n's variables all start with $; {{name}} may be a service's own
+        # n8n's variables all start with $; a bare {{name}} may be a service's own placeholder
+        if chunk.code and "$" in chunk.text:
             shown = chunk.text.strip()[:60]
             yield error(
                 "expression_without_prefix",

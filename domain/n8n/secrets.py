@@ -1,9 +1,9 @@
 """Secrets written into parameters instead of an n8n credential.
 
 A credential is stored encrypted by n8n and linked by id; a token in `parameters` is stored in
-clear in the workflow, in every export, and in our event log. Expressions that read a credential
-or the environment (`{{ $env.TOKEN }}`) are what should be there, so only literal text counts:
-the text outside `{{ }}`, plus tokens whose shape is unmistakable wherever they are.
+clear in the workflow, in every export, and in our event log. What an expression computes is not
+written in the document, so only literal text counts (the text outside `{{ }}`), plus tokens
+whose shape is unmistakable wherever they are.
 """
 
 from __future__ import annotations

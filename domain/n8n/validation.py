@@ -61,7 +61,7 @@ RULES: Final = (
     Rule(("webhook_without_path", "webhook_without_id"), webhooks.check_webhook_setup),
     Rule(("respond_to_webhook_mismatch",), webhooks.check_responses),
     Rule(
-        ("expression_without_prefix", "unbalanced_expression", "unknown_node_reference"),
+        ("expression_without_prefix", "unbalanced_expression", "unknown_node_reference", "env_access"),
         expressions.check_expressions,
     ),
     Rule(("misplaced_node_setting",), parameters.check_misplaced_settings),

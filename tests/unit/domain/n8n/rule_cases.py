@@ -463,6 +463,20 @@ def _expression_cases() -> list[RuleCase]:
             flow(slack(text="=Total: {{ $json.total }}")),
         ),
         case(
+            "env_access",
+            "$env in an expression",
+            flow(slack(text="=Boutique {{ $env.SHOP_NAME }}")),
+            flow(slack(text="=Boutique {{ $json.shop_name }}")),
+            "warning",
+        ),
+        case(
+            "env_access",
+            "$env in a Code node",
+            flow(node("Sum", "code", 2, {"jsCode": "return [{ json: { shop: $env.SHOP } }];"})),
+            flow(node("Sum", "code", 2, {"jsCode": "return [{ json: { shop: 'Boutique' } }];"})),
+            "warning",
+        ),
+        case(
             "unknown_node_reference",
             "$() of a missing node",
             flow(
@@ -544,13 +558,13 @@ def _secret_cases() -> list[RuleCase]:
             "inline_secret",
             "Bearer in a header",
             flow(_header("Authorization", bearer)),
-            flow(_header("Authorization", "={{ 'Bearer ' + $env.SHOP_TOKEN }}")),
+            flow(_header("Authorization", "={{ 'Bearer ' + $json.shop_token }}")),
         ),
         case(
             "inline_secret",
             "literal Authorization",
             flow(_header("Authorization", "Token abc")),
-            flow(_header("Authorization", "=Token {{ $env.MAYSTRO_TOKEN }}")),
+            flow(_header("Authorization", "=Token {{ $json.maystro_token }}")),
         ),
         case(
             "inline_secret",
@@ -578,9 +592,7 @@ def _secret_cases() -> list[RuleCase]:
                     url="https://api.telegram.org/bot123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1/sendMessage"
                 )
             ),
-            flow(
-                http(url="https://api.telegram.org/bot{{ $env.BOT }}/sendMessage".replace("https", "=https"))
-            ),
+            flow(http(url="=https://api.telegram.org/bot{{ $json.bot }}/sendMessage")),
         ),
         case(
             "inline_secret", "an AWS key", flow(slack(text="AKIAIOSFODNN7EXAMPLE")), flow(slack(text="AKIA"))
@@ -609,7 +621,7 @@ def _secret_cases() -> list[RuleCase]:
                 http(
                     sendHeaders=True,
                     specifyHeaders="json",
-                    jsonHeaders='={"Authorization": "Token {{ $env.ZR_TOKEN }}"}',
+                    jsonHeaders='={"Authorization": "Token {{ $json.zr_token }}"}',
                 )
             ),
         ),
