@@ -134,48 +134,30 @@ def _can_leave(wf: Workflow, component: set[str]) -> bool:
 
 
 def _loops(wf: Workflow) -> list[set[str]]:
-    """Strongly connected components of the main connections that contain a cycle (Tarjan's
-    algorithm, iterative so a long chain cannot exhaust the recursion limit)."""
+    """The strongly connected components of the main connections that hold a cycle: a node is in
+    one when it can reach itself, and its component is what it reaches that reaches it back."""
     successors: dict[str, list[str]] = {node.name: [] for node in wf.nodes}
     for edge in wf.edges:
         if edge.kind == MAIN:
             successors[edge.source].append(edge.target)
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    found: list[set[str]] = []
-    for root, children_of_root in successors.items():
-        if root in index:
-            continue
-        work = [(root, iter(children_of_root))]
-        index[root] = low[root] = len(index)
-        stack.append(root)
-        on_stack.add(root)
-        while work:
-            name, children = work[-1]
-            child = next(children, None)
-            if child is None:
-                work.pop()
-                if work:
-                    low[work[-1][0]] = min(low[work[-1][0]], low[name])
-                if low[name] == index[name]:
-                    found.append(_pop_component(stack, on_stack, name))
-            elif child not in index:
-                index[child] = low[child] = len(index)
-                stack.append(child)
-                on_stack.add(child)
-                work.append((child, iter(successors[child])))
-            elif child in on_stack:
-                low[name] = min(low[name], index[child])
-    return [c for c in found if len(c) > 1 or any(n in successors[n] for n in c)]
+    ahead = {name: _ahead(successors, name) for name in successors}
+    loops: list[set[str]] = []
+    placed: set[str] = set()
+    for name in successors:
+        if name in ahead[name] and name not in placed:
+            loop = {other for other in ahead[name] if name in ahead[other]}
+            placed |= loop
+            loops.append(loop)
+    return loops
 
 
-def _pop_component(stack: list[str], on_stack: set[str], root: str) -> set[str]:
-    component: set[str] = set()
-    while True:
-        name = stack.pop()
-        on_stack.discard(name)
-        component.add(name)
-        if name == root:
-            return component
+def _ahead(successors: dict[str, list[str]], start: str) -> set[str]:
+    """Nodes reached from `start` in one step or more (`start` itself only through a cycle)."""
+    seen: set[str] = set()
+    queue = deque(successors[start])
+    while queue:
+        name = queue.popleft()
+        if name not in seen:
+            seen.add(name)
+            queue.extend(successors[name])
+    return seen
