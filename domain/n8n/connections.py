@@ -159,7 +159,7 @@ def _output_port(node: Node, edge: Edge) -> Iterator[Problem]:
         "output_index_out_of_range",
         node.name,
         f'node "{node.name}": output index {edge.output} (to "{edge.target}") does not exist: '
-        f"{_has(ports)}{ports.more}{error_output_hint(node, ports)}",
+        f"{_has(ports)}{ports.more}{error_output_hint(node, ports, edge.output)}",
     )
 
 

@@ -25,6 +25,11 @@ class Ports(msgspec.Struct, frozen=True, kw_only=True):
     more: str = ""  # how to get another port, when there is a way
 
 
+def a_node(display_name: str) -> str:
+    article = "an" if display_name[:1].lower() in "aeiou" else "a"
+    return f"{article} {display_name} node"
+
+
 def describe(ports: Ports, kind: str = "output") -> str:
     """`outputs 0 (true) and 1 (false)`, `only output 0`, `no inputs`."""
     named = [
@@ -45,10 +50,13 @@ def outputs(node: Node) -> Ports | None:
     return Ports(labels=(*ports.labels, "error"), what=ports.what)
 
 
-def error_output_hint(node: Node, ports: Ports) -> str:
-    if node.error_output:
+def error_output_hint(node: Node, ports: Ports, index: int) -> str:
+    """Only the index right after the last output can be made to exist, as the error output."""
+    if node.error_output or index != len(ports.labels):
         return ""
-    return f'; set "onError": "continueErrorOutput" on the node for an error output at {len(ports.labels)}'
+    return (
+        f'; output {index} exists only as the error output, with "onError": "continueErrorOutput" on the node'
+    )
 
 
 def inputs(node: Node) -> Ports | None:
@@ -63,7 +71,7 @@ def inputs(node: Node) -> Ports | None:
         return Ports(labels=("input A", "input B"), what="a Compare Datasets node")
     if node.spec is None or isinstance(node.spec.inputs, str):
         return None
-    return Ports(labels=("",) * len(node.spec.inputs), what=f"a {node.spec.display_name} node")
+    return Ports(labels=("",) * len(node.spec.inputs), what=a_node(node.spec.display_name))
 
 
 def _main_outputs(node: Node) -> Ports | None:
@@ -72,7 +80,7 @@ def _main_outputs(node: Node) -> Ports | None:
         return special(node.parameters, node.version)
     if node.spec is None or isinstance(node.spec.outputs, str):
         return None
-    return Ports(labels=("",) * len(node.spec.outputs), what=f"a {node.spec.display_name} node")
+    return Ports(labels=("",) * len(node.spec.outputs), what=a_node(node.spec.display_name))
 
 
 Params = Mapping[str, Any]

@@ -44,3 +44,12 @@ def test_a_message_says_what_to_do_and_names_the_node_it_is_about(case: RuleCase
 def test_a_report_lists_the_codes_it_checked() -> None:
     assert check(CASES[-1].good).checks == CODES
     assert check("not json").checks == ("invalid_json",)
+
+
+def test_an_output_that_does_not_exist_is_explained_with_the_outputs_that_do() -> None:
+    case = next(c for c in CASES if c.label == "IF output 2")
+    [problem] = problems(case.bad, "output_index_out_of_range")
+    assert problem.node == "Paid?"
+    assert problem.message.startswith('node "Paid?": output index 2 (to "Post to Slack") does not exist: ')
+    assert "an IF node has outputs 0 (true) and 1 (false)" in problem.message
+    assert '"onError": "continueErrorOutput"' in problem.message
