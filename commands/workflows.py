@@ -13,7 +13,7 @@ WORKFLOWS = Decider(
     fold=workflow.fold,
     initial=workflow.INITIAL,
     state_type=workflow.WorkflowState,
-    schema="workflow.1",
+    schema="workflow.2",
 )
 
 

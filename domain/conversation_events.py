@@ -55,6 +55,7 @@ class IntentClassified(DomainEvent, frozen=True, kw_only=True):
     intents: tuple[Intent, ...]
     summary: str
     inference_id: str | None = None
+    language: str | None = None  # the user's: fr, ar, darija, en (replies are written in it)
     classified_at: UtcDatetime
 
 
@@ -79,6 +80,7 @@ class AgentFindingRecorded(DomainEvent, frozen=True, kw_only=True):
     summary: str
     facts: tuple[Fact, ...] = ()
     n8n_nodes: tuple[str, ...] = ()
+    sensitive_fields: tuple[str, ...] = ()  # data the workflow will handle that must stay local
     inference_id: str | None = None
     recorded_at: UtcDatetime
 
@@ -124,6 +126,9 @@ class AssistantReplied(DomainEvent, frozen=True, kw_only=True):
     text: str
     in_reply_to: str | None = None
     workflow_id: str | None = None
+    # answer: small talk or help; question: a detail is missing; workflow: a draft awaits approval;
+    # refusal: privacy kept the request from any allowed model; failure: the agents could not do it
+    kind: Literal["answer", "question", "workflow", "refusal", "failure"] = "answer"
     replied_at: UtcDatetime
 
 

@@ -49,6 +49,8 @@ class Workflow(msgspec.Struct, frozen=True, kw_only=True, tag="workflow"):
     workflow_id: str
     revision: int
     status: WorkflowStatus
+    conversation_id: str = ""
+    drafted_by: tuple[str, ...] = ()  # per revision, the designer decision it came from ("" if none)
 
 
 WorkflowState = NoWorkflow | Workflow
@@ -97,7 +99,14 @@ def decide(command: WorkflowCommand, state: WorkflowState) -> list[DomainEvent]:
 
 def evolve(state: WorkflowState, event: DomainEvent) -> WorkflowState:
     if isinstance(event, WorkflowDrafted):
-        return Workflow(workflow_id=event.workflow_id, revision=event.revision, status="drafted")
+        drafted_by = state.drafted_by if isinstance(state, Workflow) else ()
+        return Workflow(
+            workflow_id=event.workflow_id,
+            revision=event.revision,
+            status="drafted",
+            conversation_id=event.conversation_id,
+            drafted_by=(*drafted_by, event.inference_ids[-1] if event.inference_ids else ""),
+        )
     if isinstance(state, Workflow) and type(event) in _STATUS_AFTER:
         return msgspec.structs.replace(state, status=_STATUS_AFTER[type(event)])
     return state

@@ -26,10 +26,11 @@ class WorkflowDrafted(DomainEvent, frozen=True, kw_only=True):
     drafted_at: UtcDatetime
 
 
-class ValidationProblem(msgspec.Struct, frozen=True, kw_only=True):
+class ValidationProblem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     code: NonEmptyStr  # e.g. unknown_node_type, dangling_connection, no_trigger, webhook_path_taken
     message: str
     node: str | None = None
+    severity: Literal["error", "warning"] = "error"
 
 
 class WorkflowValidated(DomainEvent, frozen=True, kw_only=True):
@@ -37,6 +38,7 @@ class WorkflowValidated(DomainEvent, frozen=True, kw_only=True):
     revision: int
     checks: tuple[str, ...]
     n8n_version: str
+    warnings: tuple[ValidationProblem, ...] = ()
     validated_at: UtcDatetime
 
 

@@ -1,4 +1,4 @@
-"""The handler runtime: every projector (and, later, process manager) on every partition, as tasks."""
+"""The handler runtime: every projector and process manager on every partition, as tasks."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from domain.registry import EventRegistry
+from handlers.managers import ManagerDeps, processors
 from handlers.projector import Projector
 from handlers.runtime.brokers import BrokerPool
 from handlers.runtime.consumer_group import GroupLag, group_lag
@@ -57,6 +58,11 @@ class HandlerRuntime:
                     consumer=self.consumer,
                 )
             )
+
+    def add_managers(self, deps: ManagerDeps, **config: int) -> None:
+        """The main job's process managers: each its own consumer group, ordered per partition."""
+        for processor in processors(deps):
+            self.add(processor, WorkerConfig(group=processor.group, ordered=True, **config))
 
     def add_projectors(self, pool: asyncpg.Pool, specs: Sequence[ProjectorSpec], **config: int) -> None:
         for spec in specs:

@@ -82,7 +82,7 @@ class Gateway:
         # at the end of one and a number at the start of the next only meet in the merged form.
         separate = [*(message.content for message in call.messages), *call.extra_texts]
         merged = _outgoing(call, pseudonymise=False)[0] if call.extra_texts else ()
-        verdict = classify_outbound([*separate, *merged])
+        verdict = _at_least(classify_outbound([*separate, *merged]), call.derived_from)
         # Not even a health probe goes to the cloud about a sensitive call.
         sensitive = verdict.sensitivity == Sensitivity.SENSITIVE
         local = await self._availability("local", probe=self._policy.probe_health)
@@ -162,6 +162,13 @@ class Gateway:
         except Exception as err:  # a provider bug still ends as an event, not as a lost call
             return Attempt(result=None, outcome="error", note=f"unexpected {type(err).__name__}")
         return validated(call.purpose, result, mapping)
+
+
+def _at_least(verdict: Verdict, derived_from: Sensitivity) -> Verdict:
+    if derived_from.rank <= verdict.sensitivity.rank:
+        return verdict
+    kinds = (*verdict.kinds, f"derived from {derived_from} data")
+    return msgspec.structs.replace(verdict, sensitivity=derived_from, kinds=kinds)
 
 
 class _Skipped(msgspec.Struct, frozen=True, kw_only=True):

@@ -114,9 +114,11 @@ def plan(reading: Reading) -> OrchestratorPlan:
     intents = tuple(_intent(topic, hits, reading) for topic, hits in reading.topics)
     if not intents:
         summary = "The request names no orders, deliveries or payments to automate; ask what to automate."
-        return OrchestratorPlan(intents=(_CLARIFY,), summary=summary, tasks=())
+        return OrchestratorPlan(intents=(_CLARIFY,), summary=summary, tasks=(), language=reading.language)
     tasks = tuple(AgentTask(agent=topic, task=_task(topic, reading)) for topic in reading.agents)
-    return OrchestratorPlan(intents=intents, summary=_summary(reading), tasks=tasks)
+    return OrchestratorPlan(
+        intents=intents, summary=_summary(reading), tasks=tasks, language=reading.language
+    )
 
 
 def _intent(topic: Topic, hits: int, reading: Reading) -> PlannedIntent:

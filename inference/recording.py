@@ -13,6 +13,7 @@ from typing import Literal
 import msgspec
 
 from domain.conversation_events import InferenceDecided, InferenceRefused
+from domain.text import json_holds_nul
 from domain.types import AgentRole, Sensitivity
 from inference.outbound import pseudonymise_all, restore_json
 from inference.provider import ChatMessage, InferenceResult, Usage
@@ -30,6 +31,9 @@ class GatewayCall(msgspec.Struct, frozen=True, kw_only=True):
     extra_texts: tuple[str, ...] = ()
     max_tokens: int = 1024
     deadline_s: float = 30.0  # the whole call, fallbacks included
+    # What the texts derive from, whatever they say themselves: a finding drawn from a sensitive
+    # message is routed as sensitive even when it repeats none of its values.
+    derived_from: Sensitivity = Sensitivity.PUBLIC
     now: datetime  # decided_at / refused_at: time arrives with the call, the gateway reads no clock for it
 
 
@@ -64,7 +68,10 @@ def validated(role: AgentRole, result: InferenceResult, mapping: Mapping[str, st
         answer = decode_output(role, restore_json(bytes(result.output), mapping))
     except (msgspec.DecodeError, msgspec.ValidationError) as err:
         return Attempt(result=result, outcome="invalid_output", note=safe_detail(str(err)))
-    return Attempt(result=result, outcome="ok", output=msgspec.json.encode(answer))
+    output = msgspec.json.encode(answer)
+    if json_holds_nul(output):  # no store of ours can hold it (domain/text.py)
+        return Attempt(result=result, outcome="invalid_output", note="the answer holds U+0000")
+    return Attempt(result=result, outcome="ok", output=output)
 
 
 def decided(call: GatewayCall, sensitivity: Sensitivity, attempt: Attempt, answer: Answer) -> GatewayOutcome:

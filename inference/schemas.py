@@ -42,10 +42,16 @@ class AgentTask(_Contract, frozen=True, kw_only=True):
     task: Text  # what that specialist must find out, in English
 
 
-class OrchestratorPlan(_Contract, frozen=True, kw_only=True):
+Language = Literal["fr", "ar", "darija", "en"]
+
+
+class OrchestratorPlan(_Contract, frozen=True, kw_only=True, omit_defaults=True):
     intents: tuple[PlannedIntent, ...]
     summary: Text
     tasks: tuple[AgentTask, ...]
+    language: Language = "en"  # the user's, so that replies are written in it
+    reply: str = ""  # with no tasks: the answer (small talk, help) or the question to ask
+    question: bool = False  # the reply asks for a missing detail; the next message continues
 
 
 # --- sales / logistics / finance --------------------------------------------------------------
@@ -56,10 +62,11 @@ class FindingFact(_Contract, frozen=True, kw_only=True):
     value: str
 
 
-class AgentFindingOutput(_Contract, frozen=True, kw_only=True):
+class AgentFindingOutput(_Contract, frozen=True, kw_only=True, omit_defaults=True):
     summary: Text
     facts: tuple[FindingFact, ...]
     n8n_nodes: tuple[Text, ...]  # n8n node type names, e.g. "n8n-nodes-base.shopifyTrigger"
+    sensitive_fields: tuple[Text, ...] = ()  # e.g. "customer CCP number": data that must stay local
 
 
 # --- designer: an n8n workflow as its public API accepts it -------------------------------------

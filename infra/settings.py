@@ -36,6 +36,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     port: int = 8080
     log_level: str = "INFO"
     json_logs: bool = False
+    auto_approve: bool = False  # the platform approves every valid workflow it drafts (demos only)
     read_wait_ms: int = 2000
     max_body_bytes: int = 64 * 1024
     rate_per_s: int = 50
@@ -105,6 +106,7 @@ _VARIABLES: dict[str, tuple[str, Callable[[str], Any]]] = {
     "AIWF_PORT": ("port", _int_between(1, 65535)),
     "AIWF_LOG_LEVEL": ("log_level", _level),
     "AIWF_JSON_LOGS": ("json_logs", _bool),
+    "AIWF_AUTO_APPROVE": ("auto_approve", _bool),
     "AIWF_READ_WAIT_MS": ("read_wait_ms", _int_between(0, 30_000)),
     "AIWF_MAX_BODY_BYTES": ("max_body_bytes", _int_between(1024, 10_000_000)),
     "AIWF_RATE_PER_S": ("rate_per_s", _int_between(1, 1_000_000)),

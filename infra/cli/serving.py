@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -13,11 +14,16 @@ from typing import Any
 
 import asyncpg
 
+from domain.n8n.catalog import default_catalog
+from domain.types import utc_now
 from handlers.app import HandlerRuntime
+from handlers.managers import ManagerDeps
 from handlers.rebuild import replay
+from inference.config import build_gateway, gateway_config_from_env
+from inference.gateway import Gateway
 from infra.cli import early_stop
 from infra.postgres import create_pool, migrate
-from infra.runtime import Infrastructure, open_infrastructure
+from infra.runtime import Infrastructure, StartupError, open_infrastructure
 from infra.settings import Settings
 from projections.catalog import PROJECTORS
 
@@ -38,10 +44,37 @@ async def open_pool(infra: Infrastructure) -> AsyncIterator[asyncpg.Pool]:
         await pool.close()
 
 
-def runtime_for(infra: Infrastructure, pool: asyncpg.Pool, *, poll_ms: int = 200) -> HandlerRuntime:
+def runtime_for(
+    infra: Infrastructure, pool: asyncpg.Pool, gateway: Gateway | None = None, *, poll_ms: int = 200
+) -> HandlerRuntime:
+    """Projectors and, given a gateway, the main job's process managers, on every partition."""
     runtime = HandlerRuntime(infra.redis, infra.redis_url, infra.store.keys, infra.store.registry)
     runtime.add_projectors(pool, PROJECTORS, poll_ms=poll_ms)
+    if gateway is None:
+        return runtime
+    deps = ManagerDeps(
+        store=infra.store,
+        gateway=gateway,
+        catalog=default_catalog(),
+        clock=utc_now,
+        auto_approve=infra.settings.auto_approve,
+    )
+    runtime.add_managers(deps, poll_ms=poll_ms)
     return runtime
+
+
+@contextlib.asynccontextmanager
+async def open_gateway() -> AsyncIterator[Gateway]:
+    """The LLM gateway as the environment configures it (the offline planner when nothing is set)."""
+    try:
+        config = gateway_config_from_env(os.environ)
+    except ValueError as exc:
+        raise StartupError(str(exc)) from exc
+    gateway = build_gateway(config)
+    try:
+        yield gateway
+    finally:
+        await gateway.aclose()
 
 
 async def until_signalled() -> None:
@@ -67,7 +100,7 @@ async def demo(settings: Settings, _args: argparse.Namespace) -> int:
 
 async def _demo_read_side(infra: Infrastructure, pool: asyncpg.Pool, out: list[str]) -> bool:
     """Projectors catch up, each read model is counted, and a replay of the log must match them."""
-    runtime = runtime_for(infra, pool, poll_ms=20)
+    runtime = runtime_for(infra, pool, poll_ms=20)  # the demo's main job ran before: projectors only
     errors = ErrorCount()
     logging.getLogger("handlers").addHandler(errors)
     await runtime.start()
@@ -103,9 +136,9 @@ class ErrorCount(logging.Handler):
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
     """`make run`: embedded servers when no URLs, migrations, projectors and the API, until Ctrl-C."""
-    async with open_infrastructure(settings) as infra, open_pool(infra) as pool:
+    async with open_infrastructure(settings) as infra, open_pool(infra) as pool, open_gateway() as gateway:
         print_notes(infra)
-        runtime = runtime_for(infra, pool)
+        runtime = runtime_for(infra, pool, gateway)
         await runtime.start()
         try:
             key = await _dev_key(settings, pool)
@@ -182,9 +215,9 @@ async def migrate_db(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 async def worker(settings: Settings, _args: argparse.Namespace) -> int:
-    async with open_infrastructure(settings) as infra, open_pool(infra) as pool:
+    async with open_infrastructure(settings) as infra, open_pool(infra) as pool, open_gateway() as gateway:
         print_notes(infra)
-        runtime = runtime_for(infra, pool)
+        runtime = runtime_for(infra, pool, gateway)
         await runtime.start()
         print(f"aiwf worker: {len(runtime.workers)} partition workers as {runtime.consumer}", flush=True)
         try:

@@ -61,7 +61,7 @@ def test_the_designer_prompt_asks_for_n8n_workflow_json() -> None:
 def test_a_changed_text_under_the_same_version_is_refused_naming_the_file(prompts: Path) -> None:
     _edit(prompts / "sales.toml", "You are the Sales Expert", "You are the Sales Guru")
 
-    with pytest.raises(TemplateError, match=r"sales\.toml.*changed but its version is still 1"):
+    with pytest.raises(TemplateError, match=r"sales\.toml.*changed but its version is still 2"):
         load_templates(prompts)
 
 
@@ -74,7 +74,7 @@ def test_update_lock_refuses_to_relock_a_released_version(prompts: Path) -> None
 
 def test_a_bumped_version_is_refused_until_the_lock_is_updated_then_accepted(prompts: Path) -> None:
     _edit(prompts / "sales.toml", "You are the Sales Expert", "You are the Sales Guru")
-    _edit(prompts / "sales.toml", "version = 1", "version = 2")
+    _edit(prompts / "sales.toml", "version = 2", "version = 3")
 
     with pytest.raises(TemplateError, match=r"sales\.toml.*not in templates\.lock\.json"):
         load_templates(prompts)
@@ -82,9 +82,9 @@ def test_a_bumped_version_is_refused_until_the_lock_is_updated_then_accepted(pro
     templates = load_templates(prompts)
 
     sales = templates[AgentRole.SALES]
-    assert (sales.version, "Sales Guru" in sales.text) == (2, True)
-    assert lock.sha256_of("aiwf.sales", 1) == load_templates()[AgentRole.SALES].sha256  # history kept
-    assert lock.sha256_of("aiwf.sales", 2) == sales.sha256
+    assert (sales.version, "Sales Guru" in sales.text) == (3, True)
+    assert lock.sha256_of("aiwf.sales", 2) == load_templates()[AgentRole.SALES].sha256  # history kept
+    assert lock.sha256_of("aiwf.sales", 3) == sales.sha256
 
 
 def test_update_lock_writes_nothing_new_when_nothing_changed(prompts: Path) -> None:

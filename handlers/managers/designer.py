@@ -1,0 +1,209 @@
+"""The designer, once every delegation of a turn has its finding: an n8n workflow from the request and the
+findings, checked by the validator (domain/n8n), repaired at most `MAX_REPAIRS` times with the
+validator's messages, then a reply that says what the workflow does and that it awaits approval.
+
+Every draft is a revision of the conversation's one workflow (`WorkflowDrafted` and its verdict,
+appended together), so the log shows what was refused and why; a later turn drafts the next revision.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import msgspec
+
+from commands.context import CommandContext
+from commands.execute import load
+from commands.workflows import WORKFLOWS, approve_workflow
+from commands.workflows import stream_of as workflow_stream
+from domain.conversation_events import AssistantReplied
+from domain.conversation_process import ConversationProcess, Decision, Turn
+from domain.envelope import Envelope
+from domain.ids import derived_id
+from domain.n8n.report import Problem, ValidationReport
+from domain.n8n.validation import validate
+from domain.types import AgentRole, Sensitivity
+from domain.workflow import Workflow
+from domain.workflow_events import (
+    ValidationProblem,
+    WorkflowDrafted,
+    WorkflowValidated,
+    WorkflowValidationFailed,
+)
+from handlers.managers import replies
+from handlers.managers.steps import ManagerDeps, append, decide_with_retry, load_process, new_event, step_id
+from inference.gateway import GatewayCall
+from inference.operator import DEADLINE_S, MAX_TOKENS
+from inference.provider import ChatMessage
+
+STEP = "designer"
+MAX_REPAIRS = 3
+AUTO_APPROVER = "auto-approve"
+
+
+def handles(envelope: Envelope) -> bool:
+    return envelope.type == "aiwf.conversation.agent_finding_recorded.v1"
+
+
+def workflow_of(conversation_id: str) -> str:
+    """A conversation has one workflow; each turn that asks for a change drafts its next revision."""
+    return derived_id("workflow", conversation_id)
+
+
+async def on_finding(deps: ManagerDeps, cause: Envelope) -> None:
+    state = (await load_process(deps, cause.stream)).state
+    turn = state.turn_of_delegation(getattr(cause.data, "delegation_id", ""))
+    if turn is None or not turn.answered or turn.reply is not None:
+        return  # still waiting for a specialist, or answered already
+    await TurnDesign(deps, cause, state, turn).run()
+
+
+@dataclass(frozen=True)
+class TurnDesign:
+    """Designing for one turn. Its ids derive from the turn, not from the finding that completed it:
+    the same turn reached again through another finding redoes the very same steps."""
+
+    deps: ManagerDeps
+    cause: Envelope
+    state: ConversationProcess
+    turn: Turn
+
+    @property
+    def workflow_id(self) -> str:
+        return self.state.workflow_id or workflow_of(self.state.conversation_id)
+
+    def id(self, *parts: str) -> str:
+        return step_id(self.turn.message_id, STEP, *parts)
+
+    async def run(self) -> None:
+        problems: tuple[Problem, ...] = ()
+        for round_ in range(MAX_REPAIRS + 1):
+            decision = await decide_with_retry(
+                self.deps, self.cause, self.state, self._caller(problems, round_)
+            )
+            if decision.outcome != "ok":
+                await self._reply_without_workflow(decision)
+                return
+            report = validate(decision.output, self.deps.catalog)
+            revision = await self._record_draft(decision, report, round_)
+            if report.valid:
+                n8n = self.deps.catalog.n8n_version
+                text = replies.workflow_ready(self.turn.language, decision.output, revision, n8n)
+                await self._reply(text, "workflow", decision, self.workflow_id)
+                if self.deps.auto_approve:
+                    await self._approve(revision, decision)
+                return
+            problems = tuple(p for p in report.problems if p.severity == "error")
+        text = replies.workflow_invalid(self.turn.language, decision.output, revision, report, MAX_REPAIRS)
+        await self._reply(text, "failure", decision, self.workflow_id)
+
+    def _caller(self, problems: tuple[Problem, ...], round_: int) -> Callable[[str], GatewayCall]:
+        return lambda attempt: self._call(problems, round_, attempt)
+
+    def _call(self, problems: tuple[Problem, ...], round_: int, attempt: str) -> GatewayCall:
+        turns = (*self.state.earlier_turns(self.turn.message_id), self.turn)
+        findings = tuple(
+            msgspec.json.encode(
+                {"agent": d.agent.value, "summary": d.summary, "facts": d.facts, "n8n_nodes": d.n8n_nodes}
+            ).decode()
+            for t in turns
+            for d in t.delegations
+            if d.answered
+        )
+        extra = findings
+        if problems:
+            fixes = "\n".join(f"- {p.code} ({p.node or 'workflow'}): {p.message}" for p in problems)
+            extra = (*extra, f"The validator refused the previous draft. Fix every problem:\n{fixes}")
+        return GatewayCall(
+            inference_id=self.id("inference", str(round_), attempt),
+            purpose=AgentRole.DESIGNER,
+            messages=(ChatMessage(role="user", content="\n".join(t.text for t in turns)),),
+            extra_texts=extra,
+            max_tokens=MAX_TOKENS[AgentRole.DESIGNER],
+            deadline_s=DEADLINE_S,
+            derived_from=max(
+                (t.sensitivity for t in turns), key=lambda s: s.rank, default=Sensitivity.PUBLIC
+            ),
+            now=self.deps.clock(),
+        )
+
+    async def _record_draft(self, decision: Decision, report: ValidationReport, round_: int) -> int:
+        """The draft's revision: the one it already has when redone, else the workflow's next."""
+        stream = workflow_stream(self.workflow_id)
+        workflow = (await load(self.deps.store, WORKFLOWS, stream)).state
+        drafted_by = workflow.drafted_by if isinstance(workflow, Workflow) else ()
+        if decision.inference_id in drafted_by:
+            return drafted_by.index(decision.inference_id) + 1
+        revision = len(drafted_by) + 1
+        drafted = WorkflowDrafted(
+            workflow_id=self.workflow_id,
+            conversation_id=self.state.conversation_id,
+            revision=revision,
+            name=str(msgspec.json.decode(decision.output).get("name", "workflow")),
+            definition=decision.output,
+            definition_sha256=hashlib.sha256(decision.output.encode()).hexdigest(),
+            inference_ids=(decision.inference_id,),
+            drafted_at=decision.at,
+        )
+        events = [
+            new_event(self.cause, self.id("draft", str(round_)), drafted, decision.at),
+            new_event(
+                self.cause,
+                self.id("verdict", str(round_)),
+                self._verdict(revision, report, decision),
+                decision.at,
+            ),
+        ]
+        await append(self.deps, self.cause.tenant, stream, events)
+        return revision
+
+    def _verdict(
+        self, revision: int, report: ValidationReport, decision: Decision
+    ) -> WorkflowValidated | WorkflowValidationFailed:
+        problems = tuple(
+            ValidationProblem(code=p.code, message=p.message, node=p.node, severity=p.severity)
+            for p in report.problems
+        )
+        if report.valid:
+            return WorkflowValidated(
+                revision=revision,
+                checks=report.checks,
+                n8n_version=self.deps.catalog.n8n_version,
+                warnings=problems,
+                validated_at=decision.at,
+            )
+        return WorkflowValidationFailed(revision=revision, problems=problems, failed_at=decision.at)
+
+    async def _reply_without_workflow(self, decision: Decision) -> None:
+        if decision.outcome == "refused":
+            await self._reply(replies.refusal(self.turn.language, decision.reason), "refusal", decision, None)
+            return
+        text = replies.failure(self.turn.language, "the designer gave no usable workflow")
+        await self._reply(text, "failure", decision, None)
+
+    async def _reply(self, text: str, kind: str, decision: Decision, workflow_id: str | None) -> None:
+        reply = AssistantReplied(
+            message_id=self.id("reply-message"),
+            text=text,
+            in_reply_to=self.turn.message_id,
+            workflow_id=workflow_id,
+            kind=kind,  # type: ignore[arg-type]
+            replied_at=decision.at,
+        )
+        event = new_event(self.cause, self.id("reply"), reply, decision.at)
+        await append(self.deps, self.cause.tenant, self.cause.stream, [event])
+
+    async def _approve(self, revision: int, decision: Decision) -> None:
+        """AIWF_AUTO_APPROVE (the demo): the platform approves what it drafted, as a person would."""
+        ctx = CommandContext(
+            tenant=self.cause.tenant,
+            actor=AUTO_APPROVER,
+            now=decision.at,
+            source="aiwf://agents",
+            correlation_id=self.cause.correlationid,
+            causation_id=self.cause.id,
+            idempotency_key=self.id("approve"),
+        )
+        await approve_workflow(self.deps.store, ctx, self.workflow_id, revision)

@@ -1,0 +1,49 @@
+"""A process manager on the handler runtime: its own consumer group on every partition log, ordered
+per partition (one holder, fenced by its lease), the events of different conversations handled
+concurrently, those of one conversation one after another, in log order."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+
+from domain.envelope import Envelope
+from handlers.managers.steps import ManagerDeps
+from handlers.runtime.records import LogRecord
+
+Handler = Callable[[ManagerDeps, Envelope], Awaitable[None]]
+CONCURRENT_STREAMS = 16
+
+
+def group_of(manager: str) -> str:
+    """The consumer group a process manager reads the partition logs with."""
+    return f"manager.{manager}"
+
+
+class ManagerProcessor:
+    def __init__(
+        self, name: str, deps: ManagerDeps, handles: Callable[[Envelope], bool], handle: Handler
+    ) -> None:
+        self.name, self.group = name, group_of(name)
+        self._deps, self._handles, self._handle = deps, handles, handle
+        self._slots = asyncio.Semaphore(CONCURRENT_STREAMS)
+
+    async def on_acquired(self, partition: int, epoch: int) -> int:
+        return epoch  # fencing is the store's: derived ids make a former holder's appends no-ops
+
+    async def process(self, partition: int, records: Sequence[LogRecord], epoch: int) -> None:
+        streams: dict[str, list[Envelope]] = {}
+        for record in records:
+            if record.envelope is not None and self._handles(record.envelope):
+                streams.setdefault(record.envelope.stream, []).append(record.envelope)
+        try:
+            async with asyncio.TaskGroup() as group:
+                for envelopes in streams.values():
+                    group.create_task(self._in_order(envelopes))
+        except ExceptionGroup as failed:  # the batch is redone; its first failure says why
+            raise failed.exceptions[0] from failed
+
+    async def _in_order(self, envelopes: Sequence[Envelope]) -> None:
+        async with self._slots:
+            for envelope in envelopes:
+                await self._handle(self._deps, envelope)

@@ -1,0 +1,103 @@
+"""The Sales Expert, the Logistics Specialist and the Finance Advisor, on `AgentDelegated`: one gateway
+call with the specialist's own prompt template, then `AgentFindingRecorded` with structured facts.
+
+A specialist sees its task and the user's message; what it finds is derived from that message, so it
+is routed as sensitive as the message was (a finding that repeats no CCP number still came from one).
+A refusal or a failure answers the whole turn: the user hears why, and the other specialists stop.
+"""
+
+from __future__ import annotations
+
+from domain.conversation_events import AgentFindingRecorded, AssistantReplied, Fact
+from domain.conversation_process import ConversationProcess, Decision, Delegation, Turn
+from domain.envelope import Envelope, NewEvent
+from handlers.managers import replies
+from handlers.managers.steps import (
+    ManagerDeps,
+    append,
+    decide_with_retry,
+    decoded,
+    load_process,
+    new_event,
+    step_id,
+)
+from inference.gateway import GatewayCall
+from inference.operator import DEADLINE_S, MAX_TOKENS
+from inference.provider import ChatMessage
+from inference.schemas import AgentFindingOutput
+
+STEP = "specialist"
+
+
+def handles(envelope: Envelope) -> bool:
+    return envelope.type == "aiwf.conversation.agent_delegated.v1"
+
+
+async def on_delegated(deps: ManagerDeps, cause: Envelope) -> None:
+    delegation_id = getattr(cause.data, "delegation_id", "")
+    state = (await load_process(deps, cause.stream)).state
+    turn = state.turn_of_delegation(delegation_id)
+    if turn is None or turn.reply is not None:
+        return
+    delegation = next(d for d in turn.delegations if d.delegation_id == delegation_id)
+    if delegation.answered:
+        return
+    decision = await decide_with_retry(
+        deps,
+        cause,
+        state,
+        lambda attempt: _call(deps, state, turn, delegation, step_id(cause, STEP, "inference", attempt)),
+    )
+    await append(deps, cause.tenant, cause.stream, [_consequence(cause, turn, delegation, decision)])
+
+
+def _call(
+    deps: ManagerDeps, state: ConversationProcess, turn: Turn, delegation: Delegation, inference_id: str
+) -> GatewayCall:
+    earlier = [t.text for t in state.earlier_turns(turn.message_id)[-2:]]
+    context = "".join(f"Earlier in the conversation, the user wrote:\n{text}\n\n" for text in earlier)
+    content = f"{context}Your task:\n{delegation.task}\n\nThe user's message:\n{turn.text}"
+    derived = max(
+        (t.sensitivity for t in (*state.earlier_turns(turn.message_id)[-2:], turn)), key=lambda s: s.rank
+    )
+    return GatewayCall(
+        inference_id=inference_id,
+        purpose=delegation.agent,
+        messages=(ChatMessage(role="user", content=content),),
+        max_tokens=MAX_TOKENS[delegation.agent],
+        deadline_s=DEADLINE_S,
+        derived_from=derived,
+        now=deps.clock(),
+    )
+
+
+def _consequence(cause: Envelope, turn: Turn, delegation: Delegation, decision: Decision) -> NewEvent:
+    finding = decoded(decision, AgentFindingOutput)
+    if finding is None:
+        language = turn.language
+        if decision.outcome == "refused":
+            text, kind = replies.refusal(language, decision.reason), "refusal"
+        else:
+            text, kind = (
+                replies.failure(language, f"the {delegation.agent} specialist gave no usable answer"),
+                "failure",
+            )
+        reply = AssistantReplied(
+            message_id=step_id(cause, STEP, "reply-message"),
+            text=text,
+            in_reply_to=turn.message_id,
+            kind=kind,  # type: ignore[arg-type]
+            replied_at=decision.at,
+        )
+        return new_event(cause, step_id(cause, STEP, "reply"), reply, decision.at)
+    recorded = AgentFindingRecorded(
+        delegation_id=delegation.delegation_id,
+        agent=delegation.agent,
+        summary=finding.summary,
+        facts=tuple(Fact(key=f.key, value=f.value) for f in finding.facts),
+        n8n_nodes=finding.n8n_nodes,
+        sensitive_fields=finding.sensitive_fields,
+        inference_id=decision.inference_id,
+        recorded_at=decision.at,
+    )
+    return new_event(cause, step_id(cause, STEP, "finding"), recorded, decision.at)

@@ -1,0 +1,116 @@
+"""What every process-manager step does: load the conversation's process state, call the gateway once
+per decision (a recorded decision is reused, never paid twice), and append what it decided.
+
+Ids of everything a step appends derive from the event that caused it and the step's name
+(`step_id`), and times from that event or from the recorded decision: a step redone after a crash or a
+redelivery appends the very same events, which the store's deduplication turns into a no-op.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+import msgspec
+
+from commands.execute import Loaded, StateFold, load
+from domain import conversation_process
+from domain.conversation_events import InferenceDecided
+from domain.conversation_process import ConversationProcess, Decision
+from domain.envelope import DomainEvent, Envelope, EventOrigin, NewEvent
+from domain.errors import ConcurrencyConflict
+from domain.ids import derived_id
+from domain.n8n.catalog import NodeCatalog
+from inference.gateway import Gateway, GatewayCall
+from infra.event_store import RedisEventStore
+
+SOURCE = "aiwf://agents"
+T = TypeVar("T")
+APPEND_ATTEMPTS = 8
+
+PROCESS: StateFold[ConversationProcess] = StateFold(
+    fold=conversation_process.fold,
+    initial=conversation_process.INITIAL,
+    state_type=ConversationProcess,
+    schema="conversation_process.1",
+)
+
+
+@dataclass(frozen=True)
+class ManagerDeps:
+    store: RedisEventStore
+    gateway: Gateway
+    catalog: NodeCatalog
+    clock: Callable[[], datetime]
+    auto_approve: bool = False
+
+
+def step_id(cause: Envelope | str, step: str, *parts: str) -> str:
+    """The id of what `step` appends because of `cause`: the same on every redelivery."""
+    cause_id = cause if isinstance(cause, str) else cause.id
+    return derived_id("step", cause_id, step, *parts)
+
+
+async def load_process(deps: ManagerDeps, stream: str) -> Loaded[ConversationProcess]:
+    return await load(deps.store, PROCESS, stream)
+
+
+def new_event(cause: Envelope, event_id: str, data: DomainEvent, at: datetime) -> NewEvent:
+    return NewEvent(
+        data=data,
+        id=event_id,
+        time=at,
+        correlationid=cause.correlationid or cause.stream,
+        causationid=cause.id,
+        traceparent=cause.traceparent,
+    )
+
+
+async def append(deps: ManagerDeps, tenant: str, stream: str, events: Sequence[NewEvent]) -> None:
+    """At the stream's head, whatever arrived meanwhile (a user's message, a person's approval)."""
+    origin = EventOrigin(tenant=tenant, source=SOURCE)
+    for _ in range(APPEND_ATTEMPTS):
+        head = await deps.store.head(stream)
+        try:
+            await deps.store.append(stream, events, head.version, origin, head=head)
+            return
+        except ConcurrencyConflict:
+            continue
+    raise ConcurrencyConflict(stream, -1, -1)
+
+
+async def decide(
+    deps: ManagerDeps, cause: Envelope, state: ConversationProcess, call: GatewayCall
+) -> Decision:
+    """The decision recorded under the call's id, or a new one: called, recorded, then returned."""
+    recorded = state.decision(call.inference_id)
+    if recorded is not None:
+        return recorded
+    outcome = await deps.gateway.infer(call)
+    event = outcome.event
+    at = event.decided_at if isinstance(event, InferenceDecided) else event.refused_at
+    await append(deps, cause.tenant, cause.stream, [new_event(cause, call.inference_id, event, at)])
+    return conversation_process.evolve(state, event).decisions[-1]
+
+
+async def decide_with_retry(
+    deps: ManagerDeps, cause: Envelope, state: ConversationProcess, make_call: Callable[[str], GatewayCall]
+) -> Decision:
+    """A bad answer (invalid JSON, wrong shape, an error) is recorded and asked once more; a refusal is
+    final (nothing allowed may answer)."""
+    decision = await decide(deps, cause, state, make_call("1"))
+    if decision.outcome in ("ok", "refused"):
+        return decision
+    return await decide(deps, cause, state, make_call("2"))
+
+
+def decoded(decision: Decision, kind: type[T]) -> T | None:
+    """The answer as its contract type (the gateway validated it; None if it somehow is not)."""
+    if decision.outcome != "ok":
+        return None
+    try:
+        return msgspec.json.decode(decision.output, type=kind)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
