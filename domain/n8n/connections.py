@@ -186,11 +186,12 @@ def _takes_no_input(node: Node) -> bool:
 def check_trigger_targets(wf: Workflow) -> Iterator[Problem]:
     for edge in wf.edges:
         target = wf.by_name[edge.target]
-        if _takes_no_input(target):
-            what = "a trigger: it starts the workflow" if target.is_trigger else "a node"
-            yield error(
-                "connection_to_trigger",
-                target.name,
-                f'"{edge.source}" connects to node "{target.name}", {what} and takes no input: '
-                "connect it to the node after the trigger instead",
-            )
+        if not _takes_no_input(target):
+            continue
+        if target.is_trigger:
+            why = "a trigger: it starts the workflow and takes no input: connect to the node after it instead"
+        else:
+            why = "which takes no input: remove that connection"
+        yield error(
+            "connection_to_trigger", target.name, f'"{edge.source}" connects to node "{target.name}", {why}'
+        )

@@ -101,7 +101,7 @@ def _split_in_batches(_params: Params, version: float | None) -> Ports | None:
 
 
 def _webhook(params: Params, _version: float | None) -> Ports | None:
-    methods = params.get("httpMethod", "GET")
+    methods = params.get("httpMethod", ["GET", "POST"] if params.get("multipleMethods") is True else "GET")
     if isinstance(methods, list) and all(isinstance(m, str) for m in methods):
         return Ports(labels=tuple(methods), what=f"a Webhook node listening to {len(methods)} methods")
     return Ports(labels=("",), what="a Webhook node")

@@ -8,6 +8,8 @@ whose shape is unmistakable wherever they are.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any, Final
@@ -28,15 +30,19 @@ _TOKENS: Final = (
     ("a Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
     ("a Stripe secret key", re.compile(r"\b[sr]k_live_[0-9A-Za-z]{20,}")),
 )
-# Shapes that are secrets only as literal text.
+# Shapes that are secrets only as literal text; the `secret` group must also look like one.
 _LITERALS: Final = (
-    ("a Bearer token", re.compile(r"(?i)\bbearer\s+(?=[A-Za-z0-9._~+/=-]*\d)[A-Za-z0-9._~+/=-]{16,}")),
-    ("Basic credentials", re.compile(r"(?i)\bbasic\s+[A-Za-z0-9+/]{12,}={0,2}(?![A-Za-z0-9+/=])")),
-    ("a password in a URL", re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@{}]+:[^/\s@{}]+@")),
+    (
+        "a Bearer token",
+        re.compile(r"(?i)\bbearer\s+(?P<secret>(?=[A-Za-z0-9._~+/=-]*\d)[A-Za-z0-9._~+/=-]{16,})"),
+    ),
+    ("Basic credentials", re.compile(r"(?i)\bbasic\s+(?P<secret>[A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])")),
+    ("a password in a URL", re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@{}]+:(?P<secret>[^/\s@{}]+)@")),
     (
         "a secret in a URL's query",
         re.compile(
-            r"(?i)[?&](?:api[_-]?key|apikey|access[_-]?token|token|secret|client[_-]?secret|password)=[^&\s#]{8,}"
+            r"(?i)[?&](?:api[_-]?key|apikey|access[_-]?token|token|secret|client[_-]?secret|password)"
+            r"=(?P<secret>[^&\s#]{8,})"
         ),
     ),
 )
@@ -46,7 +52,10 @@ _SECRET_NAME: Final = re.compile(
 )
 _JSON_PAIR: Final = re.compile(r'"(?P<name>[\w-]+)"\s*:\s*"(?P<value>[^"]*)"')
 # A value still to be filled in ("SET_ZR_EXPRESS_KEY", "<token>") is a gap, not a leaked secret.
-_PLACEHOLDER: Final = re.compile(r"[A-Z_ .-]+|<[^<>]*>|\{[^{}]*\}|\[[^\[\]]*\]|x+|\*+")
+_PLACEHOLDER: Final = re.compile(
+    r"[A-Z_ .-]+|<[^<>]*>|\{[^{}]*\}|\[[^\[\]]*\]|x+|\*+|\$\{?[A-Za-z_]\w*\}?"
+    r"|(?i:.*(?:your|here|placeholder|changeme|replace).*)"
+)
 _SCHEMES: Final = re.compile(r"(?i)\b(?:bearer|basic|token|apikey)\b")
 _USE_CREDENTIAL: Final = (
     'store it in an n8n credential (for an HTTP Request: "authentication": "genericCredentialType" with '
@@ -71,9 +80,23 @@ def _shape(text: str) -> str | None:
             return what
     literal = _literal(text)
     for what, pattern in _LITERALS:
-        if pattern.search(literal):
+        if any(_plausible(what, m["secret"]) for m in pattern.finditer(literal)):
             return what
     return None
+
+
+def _plausible(what: str, secret: str) -> bool:
+    """Not a placeholder; and Basic credentials are base64 of "user:password" ("Basic
+    understanding of CSS" in a sticky note is not)."""
+    if _PLACEHOLDER.fullmatch(secret):
+        return False
+    if what != "Basic credentials":
+        return True
+    try:
+        decoded = base64.b64decode(secret + "=" * (-len(secret) % 4), validate=True).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    return ":" in decoded and decoded.isprintable()
 
 
 def _literal(text: str) -> str:

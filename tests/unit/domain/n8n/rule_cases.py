@@ -556,6 +556,12 @@ def _secret_cases() -> list[RuleCase]:
     return [
         case(
             "inline_secret",
+            "Basic credentials in a URL's text",
+            flow(slack(text="Authorization: Basic YWRtaW46UzNjcmV0LXBhc3M=")),
+            flow(slack(text="Basic understanding of CSS selectors is enough")),
+        ),
+        case(
+            "inline_secret",
             "Bearer in a header",
             flow(_header("Authorization", bearer)),
             flow(_header("Authorization", "={{ 'Bearer ' + $json.shop_token }}")),

@@ -49,7 +49,34 @@ def _two_webhooks_without_ids() -> Doc:
     return workflow(first, second)
 
 
+def _webhook_with_two_default_methods() -> Doc:
+    """Webhook V2 with "multipleMethods" and no httpMethod listens to GET and POST: two outputs."""
+    hook = webhook(parameters={"multipleMethods": True, "responseMode": "onReceived"})
+    del hook["parameters"]["httpMethod"]
+    return workflow(hook, setting(), connections={"New order": outputs([], [to("Prepare")])})
+
+
+# Found by running the validator over public template collections: each one a false alarm once.
+REGRESSIONS = {
+    "Basic understanding in a sticky note": flow(
+        setting(),
+        node("Note", "stickyNote", 1, {"content": "Requirements: Basic understanding of CSS selectors"}),
+        connections=links(("Every morning", "Prepare")),
+    ),
+    "a shell-style placeholder after Bearer": flow(
+        http(
+            sendHeaders=True,
+            headerParameters={"parameters": [{"name": "Authorization", "value": "Bearer $OPENAI_API_KEY"}]},
+        )
+    ),
+    "a placeholder API key in a URL": flow(
+        http(url="https://api.spoonacular.com/recipes/random?apiKey=APIKEYHERE&number=1")
+    ),
+    "the second default method of a multi-method webhook": _webhook_with_two_default_methods(),
+}
+
 SHAPES = {
+    **REGRESSIONS,
     "a JSON body whose expression ends in }}}}": flow(
         http(method="POST", sendBody=True, specifyBody="json", jsonBody='={"order": {"id": {{ $json.id }}}}')
     ),
