@@ -22,6 +22,9 @@ from inference.gateway import Gateway
 from infra.event_store import RedisEventStore
 from projections.catalog import PROJECTORS
 from tests.integration.handlers.conftest import FAST, runtime_for
+from tests.integration.inference.conftest import anthropic_server, openai_server
+
+__all__ = ["anthropic_server", "openai_server"]  # fixtures the manager tests share with the gateway's
 
 
 def offline_gateway() -> Gateway:
