@@ -127,3 +127,8 @@ def test_two_webhooks_without_ids_listen_on_distinct_urls() -> None:
     report = check(_two_webhooks_without_ids())
     assert report.valid
     assert {p.code for p in report.problems} == {"webhook_without_id"}
+
+
+def test_an_address_written_as_an_expression_without_its_prefix_is_one_problem_not_two() -> None:
+    report = check(flow(http(url="{{ $json.base_url }}/orders")))
+    assert [p.code for p in report.problems] == ["expression_without_prefix"]
