@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
 from domain.n8n.document import Node, Workflow, is_number, node_entries
-from domain.n8n.report import Problem, error
+from domain.n8n.report import Problem, error, warning
 
 _ACCEPTED: Final = ("name", "nodes", "connections", "settings")
 _SET_BY_N8N: Final = frozenset(
@@ -89,6 +89,16 @@ def check_top_level(wf: Workflow) -> Iterator[Problem]:
             None,
             '"connections" is not an object: key it by source node name, '
             '{"<source name>": {"main": [[{"node": "<target name>", "type": "main", "index": 0}]]}}',
+        )
+
+
+def check_static_data(wf: Workflow) -> Iterator[Problem]:
+    if "staticData" in wf.data:
+        yield warning(
+            "static_data_given",
+            None,
+            '"staticData" is state n8n keeps between runs (its public API accepts it): leave it out of '
+            "a new workflow, n8n starts it empty",
         )
 
 

@@ -15,7 +15,7 @@ import msgspec
 from domain.n8n import connections, expressions, graph, parameters, secrets, structure, webhooks
 from domain.n8n.catalog import NodeCatalog
 from domain.n8n.document import Workflow, read_workflow
-from domain.n8n.report import Problem, ValidationReport, error, report, warning
+from domain.n8n.report import Problem, ValidationReport, error, report
 
 
 class Rule(NamedTuple):
@@ -23,22 +23,12 @@ class Rule(NamedTuple):
     check: Callable[[Workflow], Iterable[Problem]]
 
 
-def _static_data(wf: Workflow) -> Iterable[Problem]:
-    if "staticData" in wf.data:
-        yield warning(
-            "static_data_given",
-            None,
-            '"staticData" is state n8n keeps between runs (its public API accepts it): leave it out of '
-            "a new workflow, n8n starts it empty",
-        )
-
-
 RULES: Final = (
     Rule(
         ("unknown_top_level_field", "missing_name", "invalid_nodes", "invalid_connections"),
         structure.check_top_level,
     ),
-    Rule(("static_data_given",), _static_data),
+    Rule(("static_data_given",), structure.check_static_data),
     Rule(("missing_settings", "invalid_setting"), structure.check_settings),
     Rule(("malformed_node",), structure.check_node_entries),
     Rule(("unknown_node_field", "invalid_node_field"), structure.check_node_fields),
