@@ -25,10 +25,13 @@ from api.schemas import (
 )
 from commands.context import CommandContext
 from commands.conversations import close_conversation, send_message, start_conversation
+from commands.conversations import stream_of as conversation_stream
 from domain.ids import derived_id
 from infra.api_keys import Principal
 from projections import queries
+from projections.agent_state import agent_state_at
 from projections.conversations import ConversationRow
+from projections.events import ProjectedEvent
 
 VIEWS = "conversation_views"
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
@@ -128,14 +131,41 @@ class ConversationsController(Controller):
         rows = await _or_bad_cursor(queries.list_messages(deps.pool, tenant, conversation_id, page))
         return MessageList(items=rows, next_cursor=str(rows[-1].version) if len(rows) == limit else None)
 
-    @get("/{conversation_id:str}/agent-state", opt=READ, summary="What the agents were asked and found")
+    @get(
+        "/{conversation_id:str}/agent-state",
+        opt=READ,
+        summary="What the agents were asked and found (?version=N: as it was after event N, from the log)",
+    )
     async def agent_state(
-        self, request: Request[Any, Any, Any], deps: NamedDependency[ApiDeps], conversation_id: FromPath[str]
+        self,
+        request: Request[Any, Any, Any],
+        deps: NamedDependency[ApiDeps],
+        conversation_id: FromPath[str],
+        version: Annotated[int | None, QueryParameter(ge=1)] = None,
     ) -> AgentState:
+        if version is not None:
+            return await agent_state_at_version(deps, _tenant(request), conversation_id, version)
         await await_consistency(request, deps, VIEWS)
         return await _cached(
             deps, deps.caches.agent_states, _tenant(request), conversation_id, queries.get_agent_state
         )
+
+
+async def agent_state_at_version(
+    deps: ApiDeps, tenant: str, conversation_id: str, version: int
+) -> AgentState:
+    """Time travel: the stream's first `version` events folded by the read model's own function."""
+    stream = conversation_stream(conversation_id)
+    stored = await deps.store.read_stream(stream, limit=version)
+    if not stored or stored[0].envelope.tenant != tenant:
+        raise ProblemError(404, "not-found", "Not found", "no such conversation")
+    if len(stored) < version:
+        raise ProblemError(
+            404, "not-found", "Not found", f"the conversation has {len(stored)} events, not {version}"
+        )
+    partition = deps.store.keys.for_stream(stream).partition
+    events = (ProjectedEvent(partition=partition, log_id="", raw=e.raw, envelope=e.envelope) for e in stored)
+    return _found(agent_state_at(events))
 
 
 async def _cached(
@@ -146,7 +176,7 @@ async def _cached(
     load: Callable[[asyncpg.Pool, str, str], Awaitable[T | None]],
 ) -> T:
     """A conversation's row from the process cache, loaded from its read model on a miss (404 if none)."""
-    partition = deps.store.keys.for_stream(f"conversation-{conversation_id}").partition
+    partition = deps.store.keys.for_stream(conversation_stream(conversation_id)).partition
     row = await cache.get(
         (tenant, conversation_id), partition, lambda: load(deps.pool, tenant, conversation_id)
     )

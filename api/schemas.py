@@ -10,7 +10,7 @@ import msgspec
 from domain.conversation import MAX_MESSAGE_CHARS
 from projections.agent_state import AgentStateDoc
 from projections.conversations import ConversationRow, MessageRow
-from projections.queries import ArchivedEvent
+from projections.queries import ArchivedEvent, WorkflowSummary
 
 Title = Annotated[str, msgspec.Meta(max_length=200)]
 Language = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}(-[A-Za-z]{2,4})?$")]
@@ -67,6 +67,11 @@ class EventList(msgspec.Struct, frozen=True, kw_only=True):
 
 
 AgentState = AgentStateDoc
+
+
+class WorkflowList(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[WorkflowSummary]
+    next_cursor: str | None
 
 
 class KeyCreated(msgspec.Struct, frozen=True, kw_only=True):

@@ -126,6 +126,7 @@ class AssistantReplied(DomainEvent, frozen=True, kw_only=True):
     text: str
     in_reply_to: str | None = None
     workflow_id: str | None = None
+    workflow_revision: int | None = None
     # answer: small talk or help; question: a detail is missing; workflow: a draft awaits approval;
     # refusal: privacy kept the request from any allowed model; failure: the agents could not do it
     kind: Literal["answer", "question", "workflow", "refusal", "failure"] = "answer"

@@ -18,8 +18,10 @@ from projections.conversations import (
     message_rows,
 )
 from projections.read_model import AppendModel, DocumentModel, ProjectorSpec, RowCodec, plain_codec
+from projections.workflows import WorkflowDoc, evolve_workflow, workflow_key
 
 _agent_state_decoder = msgspec.json.Decoder(AgentStateDoc)
+_workflow_decoder = msgspec.json.Decoder(WorkflowDoc)
 
 
 def _agent_state_record(doc: AgentStateDoc) -> tuple[Any, ...]:
@@ -43,6 +45,40 @@ AGENT_STATE_CODEC = RowCodec(
     from_record=_agent_state_row,
 )
 
+
+def _workflow_record(doc: WorkflowDoc) -> tuple[Any, ...]:
+    return (
+        doc.workflow_id,
+        doc.tenant,
+        doc.conversation_id,
+        doc.name,
+        doc.status,
+        doc.revision,
+        msgspec.json.encode(doc).decode(),
+        doc.created_at,
+        doc.updated_at,
+        doc.last_version,
+    )
+
+
+WORKFLOW_CODEC = RowCodec(
+    row_type=WorkflowDoc,
+    columns=(
+        "workflow_id",
+        "tenant",
+        "conversation_id",
+        "name",
+        "status",
+        "revision",
+        "document",
+        "created_at",
+        "updated_at",
+        "last_version",
+    ),
+    to_record=_workflow_record,
+    from_record=lambda record: _workflow_decoder.decode(record["document"]),
+)
+
 CONVERSATIONS = DocumentModel(
     table="conversations",
     key="conversation_id",
@@ -58,10 +94,18 @@ AGENT_STATE = DocumentModel(
     key_of=agent_state_key,
     evolve=evolve_agent_state,
 )
+WORKFLOW_DOCS = DocumentModel(
+    table="workflows",
+    key="workflow_id",
+    codec=WORKFLOW_CODEC,
+    key_of=workflow_key,
+    evolve=evolve_workflow,
+)
 ARCHIVE = AppendModel(table="event_archive", codec=plain_codec(ArchiveRow), rows_of=archive_rows)
 
 PROJECTORS: tuple[ProjectorSpec, ...] = (
     ProjectorSpec(name="conversation_views", models=(CONVERSATIONS, MESSAGES, AGENT_STATE)),
+    ProjectorSpec(name="workflow_views", models=(WORKFLOW_DOCS,)),
     ProjectorSpec(name="archive", models=(ARCHIVE,)),
 )
 

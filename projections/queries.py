@@ -11,10 +11,12 @@ import msgspec
 from projections.agent_state import AgentStateDoc
 from projections.conversations import ConversationRow, MessageRow
 from projections.read_model import Conn
+from projections.workflows import WorkflowDoc
 
 Source = Conn | asyncpg.Pool  # a connection, or the pool itself for one-statement reads
 
 _doc = msgspec.json.Decoder(AgentStateDoc)
+_workflow = msgspec.json.Decoder(WorkflowDoc)
 
 
 class Page(msgspec.Struct, frozen=True, kw_only=True):
@@ -87,6 +89,55 @@ async def get_agent_state(conn: Source, tenant: str, conversation_id: str) -> Ag
         "SELECT document FROM agent_state WHERE tenant = $1 AND conversation_id = $2", tenant, conversation_id
     )
     return _doc.decode(document) if document else None
+
+
+class WorkflowSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """A workflow in a list: no definitions (GET /v1/workflows/{id} has them)."""
+
+    workflow_id: str
+    conversation_id: str
+    name: str
+    status: str
+    revision: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class WorkflowFilter(msgspec.Struct, frozen=True, kw_only=True):
+    status: str | None = None
+    conversation_id: str | None = None
+
+
+async def get_workflow(conn: Source, tenant: str, workflow_id: str) -> WorkflowDoc | None:
+    document = await conn.fetchval(
+        "SELECT document FROM workflows WHERE tenant = $1 AND workflow_id = $2", tenant, workflow_id
+    )
+    return _workflow.decode(document) if document else None
+
+
+async def list_workflows(
+    conn: Source, tenant: str, where: WorkflowFilter, page: Page
+) -> list[WorkflowSummary]:
+    """Newest first; the cursor is `<created_at iso>|<workflow_id>`."""
+    created, wid = _split_cursor(page.after)
+    rows = await conn.fetch(
+        "SELECT workflow_id, conversation_id, name, status, revision, created_at, updated_at FROM workflows "
+        "WHERE tenant = $1 AND ($2::text IS NULL OR status = $2) "
+        "AND ($3::text IS NULL OR conversation_id = $3) "
+        "AND ($4::timestamptz IS NULL OR (created_at, workflow_id) < ($4, $5)) "
+        "ORDER BY created_at DESC, workflow_id DESC LIMIT $6",
+        tenant,
+        where.status,
+        where.conversation_id,
+        datetime.fromisoformat(created) if created else None,
+        wid,
+        page.limit,
+    )
+    return [WorkflowSummary(**dict(row)) for row in rows]
+
+
+def workflow_cursor(row: WorkflowSummary) -> str:
+    return f"{row.created_at.isoformat()}|{row.workflow_id}"
 
 
 async def list_events(conn: Source, tenant: str, where: EventFilter, page: Page) -> list[ArchivedEvent]:

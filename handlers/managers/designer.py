@@ -91,13 +91,13 @@ class TurnDesign:
             if report.valid:
                 n8n = self.deps.catalog.n8n_version
                 text = replies.workflow_ready(self.turn.language, decision.output, revision, n8n)
-                await self._reply(text, "workflow", decision, self.workflow_id)
+                await self._reply(text, "workflow", decision, (self.workflow_id, revision))
                 if self.deps.auto_approve:
                     await self._approve(revision, decision)
                 return
             problems = tuple(p for p in report.problems if p.severity == "error")
         text = replies.workflow_invalid(self.turn.language, decision.output, revision, report, MAX_REPAIRS)
-        await self._reply(text, "failure", decision, self.workflow_id)
+        await self._reply(text, "failure", decision, (self.workflow_id, revision))
 
     def _caller(self, problems: tuple[Problem, ...], round_: int) -> Callable[[str], GatewayCall]:
         return lambda attempt: self._call(problems, round_, attempt)
@@ -183,12 +183,15 @@ class TurnDesign:
         text = replies.failure(self.turn.language, "the designer gave no usable workflow")
         await self._reply(text, "failure", decision, None)
 
-    async def _reply(self, text: str, kind: str, decision: Decision, workflow_id: str | None) -> None:
+    async def _reply(
+        self, text: str, kind: str, decision: Decision, workflow: tuple[str, int] | None
+    ) -> None:
         reply = AssistantReplied(
             message_id=self.id("reply-message"),
             text=text,
             in_reply_to=self.turn.message_id,
-            workflow_id=workflow_id,
+            workflow_id=workflow[0] if workflow else None,
+            workflow_revision=workflow[1] if workflow else None,
             kind=kind,  # type: ignore[arg-type]
             replied_at=decision.at,
         )

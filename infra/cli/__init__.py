@@ -104,7 +104,13 @@ def _data_commands(commands: Any) -> None:
     """migrate, worker, api, keys, events, projections."""
     migrate_cmd = commands.add_parser("migrate", help="apply the PostgreSQL migrations that are missing")
     migrate_cmd.set_defaults(command=serving.migrate_db)
-    worker = commands.add_parser("worker", help="run the projectors (and handlers) until Ctrl-C / SIGTERM")
+    worker = commands.add_parser("worker", help="run the projectors and agents until Ctrl-C / SIGTERM")
+    worker.add_argument(
+        "--handlers",
+        choices=["all", "projectors", "managers"],
+        default="all",
+        help="only the read-model projectors, or only the main job's agents (default: both)",
+    )
     worker.set_defaults(command=serving.worker)
     api = commands.add_parser("api", help="serve the HTTP API only (run workers apart with `aiwf worker`)")
     api.add_argument("--port", type=int, help="HTTP port (default AIWF_PORT or 8080)")

@@ -45,11 +45,17 @@ async def open_pool(infra: Infrastructure) -> AsyncIterator[asyncpg.Pool]:
 
 
 def runtime_for(
-    infra: Infrastructure, pool: asyncpg.Pool, gateway: Gateway | None = None, *, poll_ms: int = 200
+    infra: Infrastructure,
+    pool: asyncpg.Pool,
+    gateway: Gateway | None = None,
+    *,
+    poll_ms: int = 200,
+    projectors: bool = True,
 ) -> HandlerRuntime:
-    """Projectors and, given a gateway, the main job's process managers, on every partition."""
+    """Projectors (unless told not to) and, given a gateway, the main job's process managers."""
     runtime = HandlerRuntime(infra.redis, infra.redis_url, infra.store.keys, infra.store.registry)
-    runtime.add_projectors(pool, PROJECTORS, poll_ms=poll_ms)
+    if projectors:
+        runtime.add_projectors(pool, PROJECTORS, poll_ms=poll_ms)
     if gateway is None:
         return runtime
     deps = ManagerDeps(
@@ -214,10 +220,11 @@ async def migrate_db(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
-async def worker(settings: Settings, _args: argparse.Namespace) -> int:
+async def worker(settings: Settings, args: argparse.Namespace) -> int:
     async with open_infrastructure(settings) as infra, open_pool(infra) as pool, open_gateway() as gateway:
         print_notes(infra)
-        runtime = runtime_for(infra, pool, gateway)
+        managed = gateway if args.handlers in ("all", "managers") else None
+        runtime = runtime_for(infra, pool, managed, projectors=args.handlers in ("all", "projectors"))
         await runtime.start()
         print(f"aiwf worker: {len(runtime.workers)} partition workers as {runtime.consumer}", flush=True)
         try:

@@ -15,6 +15,7 @@ from api.deps import ApiDeps, Limits
 from api.hub import StreamHub
 from api.server import api_services, server
 from handlers.app import HandlerRuntime
+from handlers.managers import ManagerDeps
 from infra.api_keys import create_key
 from infra.event_store import RedisEventStore
 from projections.catalog import PROJECTORS
@@ -38,10 +39,19 @@ class Stack(Struct, kw_only=True):
 
 @contextlib.asynccontextmanager
 async def running_stack(
-    store: RedisEventStore, pool: asyncpg.Pool, database_url: str, redis_url: str, limits: Limits
+    store: RedisEventStore,
+    pool: asyncpg.Pool,
+    database_url: str,
+    redis_url: str,
+    limits: Limits,
+    *,
+    managers: ManagerDeps | None = None,
 ) -> AsyncIterator[Stack]:
+    """Projectors always; the main job's process managers too when `managers` is given."""
     runtime = runtime_for(store, redis_url)
     runtime.add_projectors(pool, PROJECTORS, **FAST)
+    if managers is not None:
+        runtime.add_managers(managers, **FAST)
     await runtime.start()
     keys = {}
     for tenant, role in [("acme", "member"), ("acme", "auditor"), ("acme", "admin"), ("globex", "member")]:

@@ -309,7 +309,9 @@ async def test_two_worker_processes_end_with_the_tables_of_a_single_fold(
         "AIWF_DATA_DIR": tempfile.mkdtemp(prefix="aiwf-workers-"),
     }
     workers = [
-        await asyncio.create_subprocess_exec(sys.executable, "-m", "infra.cli", "worker", env=env)
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "infra.cli", "worker", "--handlers", "projectors", env=env
+        )
         for _ in range(2)
     ]
     try:

@@ -102,9 +102,37 @@ def test_agent_state_tracks_delegations_findings_and_inference_costs() -> None:
     doc = fold(evolve_agent_state, projected(started(), delegated, decided, found, refused))
 
     assert [(d.delegation_id, d.status) for d in doc.delegations] == [("d1", "answered")]
-    assert [f.summary for f in doc.findings] == ["12 orders"]
+    assert [d.finding.summary for d in doc.delegations if d.finding] == ["12 orders"]
     assert (doc.inference.calls, doc.inference.refused, doc.inference.cost_micro_usd) == (1, 1, 7)
     assert doc.inference.models == ("offline/offline-planner-1",)
+    assert [(r.inference_id, r.outcome, r.provider, r.local) for r in doc.decisions] == [
+        ("i1", "ok", "offline", True),
+        ("i2", "refused", None, None),
+    ]
+    assert doc.decisions[1].route_reason == "local down"
+
+
+def test_agent_state_keeps_the_workflows_produced_and_the_question_awaiting_an_answer() -> None:
+    question = AssistantReplied(
+        message_id="r1", text="Sur quel canal ?", in_reply_to="m1", kind="question", replied_at=NOW
+    )
+    answer = message("Slack")
+    ready = AssistantReplied(
+        message_id="r2",
+        text="voilà",
+        in_reply_to="m2",
+        workflow_id="w1",
+        workflow_revision=1,
+        kind="workflow",
+        replied_at=NOW,
+    )
+
+    asked = fold(evolve_agent_state, projected(started(), message("envoie le total"), question))
+    done = fold(evolve_agent_state, projected(started(), message("envoie le total"), question, answer, ready))
+
+    assert asked.open_question == "Sur quel canal ?"
+    assert done.open_question is None
+    assert [(w.workflow_id, w.revision, w.message_id) for w in done.workflows] == [("w1", 1, "m2")]
 
 
 def test_the_archive_keeps_the_exact_bytes() -> None:
