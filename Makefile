@@ -21,7 +21,7 @@ run: install ## start the platform on the embedded default (or REDIS_URL / DATAB
 demo: install ## the main job once, end to end, with a summary
 	$(BIN)/aiwf demo
 
-test: install lint typecheck ## lint, types and the whole test suite
+test: install lint typecheck n8n ## lint, types and the whole test suite (a real n8n included)
 	$(BIN)/pytest
 
 lint: install
