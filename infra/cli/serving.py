@@ -18,10 +18,10 @@ from domain.n8n.catalog import default_catalog
 from domain.types import utc_now
 from handlers.app import HandlerRuntime
 from handlers.managers import ManagerDeps
-from handlers.rebuild import replay
 from inference.config import build_gateway, gateway_config_from_env
 from inference.gateway import Gateway
 from infra.cli import early_stop
+from infra.cli.demo import ErrorCount, check_read_side, play
 from infra.postgres import create_pool, migrate
 from infra.runtime import Infrastructure, StartupError, open_infrastructure
 from infra.settings import Settings
@@ -51,6 +51,7 @@ def runtime_for(
     *,
     poll_ms: int = 200,
     projectors: bool = True,
+    auto_approve: bool | None = None,
 ) -> HandlerRuntime:
     """Projectors (unless told not to) and, given a gateway, the main job's process managers."""
     runtime = HandlerRuntime(infra.redis, infra.redis_url, infra.store.keys, infra.store.registry)
@@ -63,7 +64,7 @@ def runtime_for(
         gateway=gateway,
         catalog=default_catalog(),
         clock=utc_now,
-        auto_approve=infra.settings.auto_approve,
+        auto_approve=infra.settings.auto_approve if auto_approve is None else auto_approve,
     )
     runtime.add_managers(deps, poll_ms=poll_ms)
     return runtime
@@ -92,52 +93,24 @@ async def until_signalled() -> None:
 
 
 async def demo(settings: Settings, _args: argparse.Namespace) -> int:
-    from infra.demo import run_demo  # noqa: PLC0415 - keeps `aiwf --help` fast
-
-    async with open_infrastructure(settings) as infra, open_pool(infra) as pool:
+    """The README's conversation through the main job, auto-approved, every step checked."""
+    async with open_infrastructure(settings) as infra, open_pool(infra) as pool, open_gateway() as gateway:
         print_notes(infra)
-        lines: list[str] = []
-        ok = await run_demo(infra, lines) and await _demo_read_side(infra, pool, lines)
-        for line in lines:
+        runtime = runtime_for(infra, pool, gateway, poll_ms=20, auto_approve=True)
+        errors = ErrorCount()
+        logging.getLogger("handlers").addHandler(errors)
+        await runtime.start()
+        try:
+            played = await play(infra, runtime, "demo", expect_approval=True)
+        finally:
+            await runtime.stop()
+            logging.getLogger("handlers").removeHandler(errors)
+        await check_read_side(infra, pool, played)
+        played.check(errors.count == 0, f"errors logged by the handlers: {errors.count}")
+        for line in played.lines:
             print(f"  {line}")
-        print("demo: OK" if ok else "demo: FAILED")
-        return 0 if ok else 1
-
-
-async def _demo_read_side(infra: Infrastructure, pool: asyncpg.Pool, out: list[str]) -> bool:
-    """Projectors catch up, each read model is counted, and a replay of the log must match them."""
-    runtime = runtime_for(infra, pool, poll_ms=20)  # the demo's main job ran before: projectors only
-    errors = ErrorCount()
-    logging.getLogger("handlers").addHandler(errors)
-    await runtime.start()
-    try:
-        caught_up = await runtime.wait_caught_up(timeout_s=60)
-    finally:
-        await runtime.stop()
-        logging.getLogger("handlers").removeHandler(errors)
-    out.append(f"projectors caught up: {caught_up}, errors logged by the handlers: {errors.count}")
-    tables = [t for spec in PROJECTORS for t in spec.tables]
-    counts = [await pool.fetchval(f"SELECT count(*) FROM {table}") for table in tables]  # noqa: S608
-    out += [f"read model {table}: {count} rows" for table, count in zip(tables, counts, strict=True)]
-    identical = True
-    for spec in PROJECTORS:
-        report = await replay(pool, infra.store, spec, "verify")
-        identical = identical and not report.differences
-        out.append(
-            f"projections verify {spec.name}: {'identical' if not report.differences else report.differences}"
-        )
-    return caught_up and identical and errors.count == 0
-
-
-class ErrorCount(logging.Handler):
-    """A run that recovered from errors still says so: the demo fails on any."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.count = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.count += 1
+        print("demo: OK" if played.ok else "demo: FAILED")
+        return 0 if played.ok else 1
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
@@ -148,12 +121,29 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
         await runtime.start()
         try:
             key = await _dev_key(settings, pool)
-            await _serve(
-                settings, infra, pool=pool, port=args.port or settings.port, lag=runtime.lag, dev_key=key
-            )
+            port = args.port or settings.port
+            await _first_conversation(infra, pool, runtime, f"http://{settings.host}:{port}")
+            await _serve(settings, infra, pool=pool, port=port, lag=runtime.lag, dev_key=key)
         finally:
             await runtime.stop()
     return 0
+
+
+async def _first_conversation(
+    infra: Infrastructure, pool: asyncpg.Pool, runtime: HandlerRuntime, base_url: str
+) -> None:
+    """On an empty store, the demo conversation is played once for tenant `dev`: something to look at."""
+    if await pool.fetchval("SELECT count(*) FROM conversations WHERE tenant = 'dev'"):
+        return
+    played = await play(infra, runtime, "dev", expect_approval=infra.settings.auto_approve)
+    print("aiwf: the demo conversation, played once on this empty store:")
+    for line in played.lines:
+        print(f"  {line}")
+    print(f"  open: {base_url}/v1/conversations/{played.conversation_id}/messages")
+    print(f"        {base_url}/v1/conversations/{played.conversation_id}/agent-state")
+    if played.workflow_id:
+        print(f"        {base_url}/v1/workflows/{played.workflow_id}")
+        print(f"  approve it: POST {base_url}/v1/workflows/{played.workflow_id}/approve")
 
 
 async def api(settings: Settings, args: argparse.Namespace) -> int:

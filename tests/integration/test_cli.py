@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +19,7 @@ from domain.conversation_events import InferenceDecided
 from infra.event_store import RedisEventStore
 from infra.keys import KeySpace
 from infra.redis_conn import connect
+from tests.support.cluster import free_port
 
 
 def aiwf(*args: str, redis_url: str, database_url: str) -> subprocess.CompletedProcess[str]:
@@ -191,3 +193,37 @@ def catches_sigterm(pid: int) -> bool:
     with open(f"/proc/{pid}/status") as status:
         caught = next(line for line in status if line.startswith("SigCgt:")).split()[1]
     return bool(int(caught, 16) & (1 << (signal.SIGTERM - 1)))
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_signal_to_the_whole_process_group_stops_the_workers_before_the_embedded_valkey(
+    tmp_path: Path, signum: signal.Signals
+) -> None:
+    """Regression: Ctrl-C reached the embedded Valkey too, which died under workers still reading
+    ("Message fetch error ... Connection closed by server"); it now runs in a session of its own and
+    `aiwf` stops it after its workers."""
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
+    env["AIWF_DATA_DIR"] = str(tmp_path)
+    env["AIWF_PORT"] = str(free_port())
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "infra.cli", "run"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # a terminal's foreground process group of its own
+    )
+    assert worker.stdout is not None
+    for line in worker.stdout:
+        if "serving on" in line:
+            break
+    time.sleep(0.5)  # the subscribers are reading
+    valkey = json.loads((tmp_path / "valkey" / "server.json").read_text())["pid"]
+    os.killpg(worker.pid, signum)
+    _, stderr = worker.communicate(timeout=60)
+
+    assert worker.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    assert "fetch error" not in stderr
+    with pytest.raises(ProcessLookupError):
+        os.kill(valkey, 0)  # stopped by aiwf on its way out
