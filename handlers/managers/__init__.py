@@ -11,7 +11,7 @@ __all__ = ["MANAGERS", "ManagerDeps", "ManagerProcessor", "processors"]
 MANAGERS: tuple[tuple[str, object, Handler], ...] = (
     ("orchestrator", orchestrator.handles, orchestrator.on_user_message),
     ("specialists", specialists.handles, specialists.on_delegated),
-    ("designer", designer.handles, designer.on_finding),
+    ("designer", designer.handles, designer.on_event),
 )
 
 

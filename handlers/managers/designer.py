@@ -1,6 +1,7 @@
 """The designer, once every delegation of a turn has its finding: an n8n workflow from the request and the
 findings, checked by the validator (domain/n8n), repaired at most `MAX_REPAIRS` times with the
-validator's messages, then a reply that says what the workflow does and that it awaits approval.
+validator's messages, then a reply that says what the workflow does and that it awaits approval. On a
+person's rejection (with its reason), the same for the workflow's next revision.
 
 Every draft is a revision of the conversation's one workflow (`WorkflowDrafted` and its verdict,
 appended together), so the log shows what was refused and why; a later turn drafts the next revision.
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 import msgspec
 
 from commands.context import CommandContext
+from commands.conversations import stream_of as conversation_stream
 from commands.execute import load
 from commands.workflows import WORKFLOWS, approve_workflow
 from commands.workflows import stream_of as workflow_stream
@@ -29,6 +31,7 @@ from domain.workflow import Workflow
 from domain.workflow_events import (
     ValidationProblem,
     WorkflowDrafted,
+    WorkflowRejected,
     WorkflowValidated,
     WorkflowValidationFailed,
 )
@@ -43,8 +46,19 @@ MAX_REPAIRS = 3
 AUTO_APPROVER = "auto-approve"
 
 
+FINDING = "aiwf.conversation.agent_finding_recorded.v1"
+REJECTED = "aiwf.workflow.rejected.v1"
+
+
 def handles(envelope: Envelope) -> bool:
-    return envelope.type == "aiwf.conversation.agent_finding_recorded.v1"
+    return envelope.type in (FINDING, REJECTED)
+
+
+async def on_event(deps: ManagerDeps, cause: Envelope) -> None:
+    if cause.type == REJECTED:
+        await on_rejected(deps, cause)
+    else:
+        await on_finding(deps, cause)
 
 
 def workflow_of(conversation_id: str) -> str:
@@ -57,31 +71,55 @@ async def on_finding(deps: ManagerDeps, cause: Envelope) -> None:
     turn = state.turn_of_delegation(getattr(cause.data, "delegation_id", ""))
     if turn is None or not turn.answered or turn.reply is not None:
         return  # still waiting for a specialist, or answered already
-    await TurnDesign(deps, cause, state, turn).run()
+    # Keyed by the turn, not by the finding that completed it: reached again through another finding,
+    # the same turn redoes the very same steps.
+    await TurnDesign(deps, cause, state, turn, key=turn.message_id, stream=cause.stream).run()
+
+
+async def on_rejected(deps: ManagerDeps, cause: Envelope) -> None:
+    """The next revision, from the conversation the workflow came from and the person's reason."""
+    rejection = cause.data
+    assert isinstance(rejection, WorkflowRejected)
+    workflow = (await load(deps.store, WORKFLOWS, cause.stream)).state
+    if not isinstance(workflow, Workflow) or workflow.revision != rejection.revision:
+        return  # revised already (or not ours)
+    stream = conversation_stream(workflow.conversation_id)
+    state = (await load_process(deps, stream)).state
+    turn = next((t for t in reversed(state.turns) if t.workflow_id == workflow.workflow_id), None)
+    if turn is None:
+        return  # the conversation moved on past the turns a revision could start from
+    feedback = f"The person rejected revision {rejection.revision}" + (
+        f": {rejection.reason}" if rejection.reason.strip() else " without saying why"
+    )
+    design = TurnDesign(deps, cause, state, turn, key=cause.id, stream=stream, feedback=feedback)
+    await design.run()
 
 
 @dataclass(frozen=True)
 class TurnDesign:
-    """Designing for one turn. Its ids derive from the turn, not from the finding that completed it:
-    the same turn reached again through another finding redoes the very same steps."""
+    """Designing for one turn: `key` is what every id of its steps derives from, `stream` the
+    conversation it records its model calls and its reply in."""
 
     deps: ManagerDeps
     cause: Envelope
     state: ConversationProcess
     turn: Turn
+    key: str
+    stream: str
+    feedback: str | None = None
 
     @property
     def workflow_id(self) -> str:
         return self.state.workflow_id or workflow_of(self.state.conversation_id)
 
     def id(self, *parts: str) -> str:
-        return step_id(self.turn.message_id, STEP, *parts)
+        return step_id(self.key, STEP, *parts)
 
     async def run(self) -> None:
         problems: tuple[Problem, ...] = ()
         for round_ in range(MAX_REPAIRS + 1):
             decision = await decide_with_retry(
-                self.deps, self.cause, self.state, self._caller(problems, round_)
+                self.deps, self.cause, self.state, self._caller(problems, round_), self.stream
             )
             if decision.outcome != "ok":
                 await self._reply_without_workflow(decision)
@@ -112,7 +150,7 @@ class TurnDesign:
             for d in t.delegations
             if d.answered
         )
-        extra = findings
+        extra = findings if self.feedback is None else (*findings, self.feedback)
         if problems:
             fixes = "\n".join(f"- {p.code} ({p.node or 'workflow'}): {p.message}" for p in problems)
             extra = (*extra, f"The validator refused the previous draft. Fix every problem:\n{fixes}")
@@ -196,7 +234,7 @@ class TurnDesign:
             replied_at=decision.at,
         )
         event = new_event(self.cause, self.id("reply"), reply, decision.at)
-        await append(self.deps, self.cause.tenant, self.cause.stream, [event])
+        await append(self.deps, self.cause.tenant, self.stream, [event])
 
     async def _approve(self, revision: int, decision: Decision) -> None:
         """AIWF_AUTO_APPROVE (the demo): the platform approves what it drafted, as a person would."""

@@ -82,28 +82,34 @@ async def append(deps: ManagerDeps, tenant: str, stream: str, events: Sequence[N
 
 
 async def decide(
-    deps: ManagerDeps, cause: Envelope, state: ConversationProcess, call: GatewayCall
+    deps: ManagerDeps, cause: Envelope, state: ConversationProcess, call: GatewayCall, stream: str
 ) -> Decision:
-    """The decision recorded under the call's id, or a new one: called, recorded, then returned."""
+    """The decision recorded under the call's id in the conversation `stream`, or a new one: called,
+    recorded, then returned."""
     recorded = state.decision(call.inference_id)
     if recorded is not None:
         return recorded
     outcome = await deps.gateway.infer(call)
     event = outcome.event
     at = event.decided_at if isinstance(event, InferenceDecided) else event.refused_at
-    await append(deps, cause.tenant, cause.stream, [new_event(cause, call.inference_id, event, at)])
+    await append(deps, cause.tenant, stream, [new_event(cause, call.inference_id, event, at)])
     return conversation_process.evolve(state, event).decisions[-1]
 
 
 async def decide_with_retry(
-    deps: ManagerDeps, cause: Envelope, state: ConversationProcess, make_call: Callable[[str], GatewayCall]
+    deps: ManagerDeps,
+    cause: Envelope,
+    state: ConversationProcess,
+    make_call: Callable[[str], GatewayCall],
+    stream: str | None = None,
 ) -> Decision:
     """A bad answer (invalid JSON, wrong shape, an error) is recorded and asked once more; a refusal is
-    final (nothing allowed may answer)."""
-    decision = await decide(deps, cause, state, make_call("1"))
+    final (nothing allowed may answer). Recorded in `stream`, the cause's own by default."""
+    where = stream or cause.stream
+    decision = await decide(deps, cause, state, make_call("1"), where)
     if decision.outcome in ("ok", "refused"):
         return decision
-    return await decide(deps, cause, state, make_call("2"))
+    return await decide(deps, cause, state, make_call("2"), where)
 
 
 def decoded(decision: Decision, kind: type[T]) -> T | None:

@@ -282,3 +282,48 @@ async def test_a_finding_drawn_from_a_sensitive_message_stays_local_even_when_it
     assert decisions
     assert {d.sensitivity for d in decisions} == {"sensitive"}
     assert anthropic_server.messages_received() == []
+
+
+async def test_a_missing_detail_is_asked_and_the_answer_continues_the_same_request(
+    standalone_store: RedisEventStore, pg_pool: asyncpg.Pool, redis_url: str, openai_server: OpenAIServer
+) -> None:
+    from domain.types import AgentRole
+    from inference.offline import answer
+    from inference.schemas import OrchestratorPlan
+    from tests.integration.inference.test_gateway import local_reply
+
+    request, detail = "Chaque matin, envoie-moi le total des commandes Shopify d'hier", "Sur Slack"
+    question = OrchestratorPlan(
+        intents=(),
+        summary="the channel is missing",
+        tasks=(),
+        language="fr",
+        reply="Sur quel canal voulez-vous recevoir le total ?",
+        question=True,
+    )
+    combined = f"{request}\n{detail}"
+    for scripted in (
+        question,
+        answer(AgentRole.ORCHESTRATOR, combined),
+        answer(AgentRole.SALES, combined),
+        answer(AgentRole.DESIGNER, combined),
+    ):
+        openai_server.enqueue("POST", OpenAIServer.CHAT, local_reply(msgspec.to_builtins(scripted)))
+    gateway = plain_gateway(local=local_provider(openai_server.url))
+    job = await run_with(standalone_store, gateway, pg_pool, redis_url)
+    try:
+        cid = await job.conversation()
+        await job.say(cid, request)
+        [asked] = await job.replies(cid)
+        await job.say(cid, detail)
+        [_, done] = await job.replies(cid, count=2)
+    finally:
+        await job.runtime.stop()
+        await gateway.aclose()
+
+    assert (asked.envelope.data.kind, asked.envelope.data.text) == ("question", question.reply)
+    assert done.envelope.data.kind == "workflow"
+    second_plan = openai_server.chats_received()[1].json()["messages"]
+    assert [m["role"] for m in second_plan[1:]] == ["user", "assistant", "user"]  # after the system prompt
+    assert [m["content"] for m in second_plan[1:]][:2] == [request, question.reply]
+    assert second_plan[-1]["content"].startswith(detail)
