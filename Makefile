@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run demo test lint typecheck unit integration bench bench-append bench-command format clean n8n n8n-test
+.PHONY: install run demo test lint typecheck unit integration bench bench-append bench-command bench-main-job format clean n8n n8n-test
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -37,13 +37,16 @@ unit: install
 integration: install
 	$(BIN)/pytest tests/integration
 
-bench: bench-append bench-command
+bench: bench-append bench-command bench-main-job
 
 bench-append: install ## event store append throughput, latency and memory, against raw XADD
 	$(BIN)/python -m bench.append_bench
 
 bench-command: install ## a command on a conversation of 10,000 events: full fold vs snapshot
 	$(BIN)/python -m bench.command_bench
+
+bench-main-job: install ## the main job end to end: message → validated workflow, 20 concurrent conversations
+	$(BIN)/python -m bench.main_job_bench
 
 format: install
 	$(BIN)/ruff format .

@@ -1,0 +1,276 @@
+"""The main job end to end (issue 9): POST a message → `WorkflowValidated` visible through the API.
+
+    python -m bench.main_job_bench [--conversations N] [--concurrency C]
+
+Embedded Valkey and PostgreSQL, the offline planner, and the platform as it is deployed apart: one
+`aiwf api`, one `aiwf worker --handlers projectors`, one `aiwf worker --handlers managers`, each its own
+process, so CPU is measured per component (/proc). C clients each run conversations one after another:
+start one, POST the README's message, wait until the tenant's SSE stream (`/v1/stream`) shows the
+workflow validated. The baseline, measured in the same run on the same messages, is the plain command:
+POST → the message's own `UserMessageReceived` on that stream. Loopback only; everything is stopped and
+deleted at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import msgspec
+
+from bench.api_http import Conn, request_bytes
+from bench.report import Row, render, verdict
+from infra.api_keys import create_key
+from infra.embedded import start_postgres, start_valkey
+from tests.support.cluster import free_port
+
+TEXT = (
+    "Chaque matin, envoie-moi le total des commandes Shopify d'hier sur Slack, "
+    "et préviens le livreur Yalidine pour les commandes payées"
+)
+GOAL_P50_MS, GOAL_P99_MS, GOAL_RATE = 100.0, 300.0, 50.0
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+class _Event(msgspec.Struct):
+    type: str
+    stream: str
+    data: dict[str, object]
+
+
+@dataclass
+class Watch:
+    """What the SSE stream showed, and when: per conversation, the message and the validated workflow."""
+
+    received: dict[str, float] = field(default_factory=dict)
+    validated: dict[str, float] = field(default_factory=dict)
+    workflows: dict[str, str] = field(default_factory=dict)  # workflow id → conversation id
+    waiters: dict[str, asyncio.Event] = field(default_factory=dict)
+
+    def see(self, event: _Event, at: float) -> None:
+        kind, data = event.type, event.data
+        if kind.endswith("user_message_received.v1"):
+            self.received[event.stream.removeprefix("conversation-")] = at
+        elif kind.endswith("workflow.drafted.v1"):
+            self.workflows[str(data["workflow_id"])] = str(data["conversation_id"])
+        elif kind.endswith("workflow.validated.v1"):
+            cid = self.workflows.get(event.stream.removeprefix("workflow-"))
+            if cid is not None and cid not in self.validated:
+                self.validated[cid] = at
+                self.waiters.setdefault(cid, asyncio.Event()).set()
+
+
+async def _follow(port: int, key: str, watch: Watch, ready: asyncio.Event) -> None:
+    conn = await Conn.open(port)
+    conn.writer.write(request_bytes("GET", "/v1/stream", {"authorization": f"Bearer {key}"}))
+    await conn.reader.readuntil(b"\r\n\r\n")
+    ready.set()
+    decoder = msgspec.json.Decoder(_Event)
+    while True:  # chunked transfer: a size line, then the chunk; SSE `data:` lines inside
+        size = int((await conn.reader.readline()).strip() or b"0", 16)
+        chunk = await conn.reader.readexactly(size + 2)
+        at = time.perf_counter()
+        for line in chunk.split(b"\n"):
+            if line.startswith(b"data: "):
+                watch.see(decoder.decode(line[6:]), at)
+
+
+async def _client(port: int, key: str, watch: Watch, count: int, out: list[tuple[str, float]]) -> None:
+    conn = await Conn.open(port)
+    headers = {"authorization": f"Bearer {key}", "content-type": "application/json"}
+    body = msgspec.json.encode({"text": TEXT})
+    for _ in range(count):
+        started = await conn.send(request_bytes("POST", "/v1/conversations", headers, b"{}"))
+        cid = msgspec.json.decode(started.body)["conversation_id"]
+        done = watch.waiters.setdefault(cid, asyncio.Event())
+        sent_at = time.perf_counter()
+        answer = await conn.send(request_bytes("POST", f"/v1/conversations/{cid}/messages", headers, body))
+        assert answer.status == 202, answer.body
+        await asyncio.wait_for(done.wait(), timeout=60)
+        out.append((cid, sent_at))
+    await conn.close()
+
+
+# ---------------------------------------------------------------- processes and their CPU
+
+
+def _cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+
+
+def _tree(root: int) -> Iterator[int]:
+    """`root` and every descendant (PostgreSQL forks a backend per connection)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(entry.name))
+    stack = [root]
+    while stack:
+        pid = stack.pop()
+        yield pid
+        stack += children.get(pid, [])
+
+
+def _cpu_of(pids: dict[str, int]) -> dict[str, float]:
+    out = {}
+    for name, pid in pids.items():
+        total = 0.0
+        for member in _tree(pid):
+            with contextlib.suppress(OSError):
+                total += _cpu_s(member)
+        out[name] = total
+    return out
+
+
+def _postmaster(data_dir: Path) -> int:
+    pid_file = next(data_dir.rglob("postmaster.pid"))
+    return int(pid_file.read_text().split()[0])
+
+
+@dataclass
+class Platform:
+    home: Path
+    port: int
+    env: dict[str, str]
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def start(self, name: str, *args: str) -> None:
+        command = [sys.executable, "-m", "infra.cli", *args]
+        log = (self.home / f"{name}.log").open("wb")
+        self.processes[name] = subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            process.terminate()
+        for process in self.processes.values():
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=30)
+
+
+async def _until_serving(port: int) -> None:
+    for _ in range(600):
+        with contextlib.suppress(OSError):
+            conn = await Conn.open(port)
+            answer = await conn.send(request_bytes("GET", "/health/live", {}))
+            await conn.close()
+            if answer.status == 200:
+                return
+        await asyncio.sleep(0.05)
+    raise RuntimeError("aiwf api did not start")
+
+
+async def main(conversations: int, concurrency: int) -> None:
+    home = Path(tempfile.mkdtemp(prefix="aiwf-main-job-bench-"))
+    valkey = start_valkey(home)
+    database_url = start_postgres(home)
+    port = free_port()
+    env = {**os.environ, "REDIS_URL": valkey.url, "DATABASE_URL": database_url, "AIWF_DATA_DIR": str(home)}
+    env |= {"AIWF_RATE_PER_S": "100000", "AIWF_RATE_BURST": "100000", "AIWF_LOG_LEVEL": "WARNING"}
+    platform = Platform(home=home, port=port, env=env)
+    try:
+        platform.start("api", "api", "--port", str(port))
+        await _until_serving(port)
+        platform.start("projectors", "worker", "--handlers", "projectors")
+        platform.start("managers", "worker", "--handlers", "managers")
+        await asyncio.sleep(2.0)  # both workers hold their leases and read
+        pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1)
+        key, _ = await create_key(pool, "bench", "admin")
+        await pool.close()
+        pids = {name: p.pid for name, p in platform.processes.items()}
+        pids |= {"valkey": _valkey_pid(home), "postgresql": _postmaster(home / "postgres")}
+        await _measure(port, key, pids, conversations, concurrency)
+    finally:
+        platform.stop()
+        valkey.stop()
+        await asyncio.to_thread(subprocess.run, ["pkill", "-f", str(home / "postgres")], check=False)
+
+
+def _valkey_pid(home: Path) -> int:
+    return int(msgspec.json.decode((home / "valkey" / "server.json").read_bytes())["pid"])
+
+
+async def _measure(port: int, key: str, pids: dict[str, int], conversations: int, concurrency: int) -> None:
+    watch, ready = Watch(), asyncio.Event()
+    follower = asyncio.create_task(_follow(port, key, watch, ready))
+    await ready.wait()
+    warm: list[tuple[str, float]] = []
+    await _client(port, key, watch, 3, warm)  # connections, caches, leases
+    cpu_before, began = _cpu_of(pids), time.perf_counter()
+    sent: list[tuple[str, float]] = []
+    per_client = conversations // concurrency
+    await asyncio.gather(*(_client(port, key, watch, per_client, sent) for _ in range(concurrency)))
+    wall = time.perf_counter() - began
+    cpu_after = _cpu_of(pids)
+    follower.cancel()
+    report(watch, sent, wall, {n: cpu_after[n] - cpu_before[n] for n in pids})
+
+
+def _ms(samples: list[float], q: int) -> float:
+    return statistics.quantiles(samples, n=100)[q - 1]
+
+
+def report(watch: Watch, sent: list[tuple[str, float]], wall: float, cpu: dict[str, float]) -> None:
+    job = [(watch.validated[cid] - at) * 1000 for cid, at in sent]
+    plain = [(watch.received[cid] - at) * 1000 for cid, at in sent if cid in watch.received]
+    rate = len(sent) / wall
+    p50, p99, base50 = statistics.median(job), _ms(job, 99), statistics.median(plain)
+    rows = [
+        Row(
+            measure="message → WorkflowValidated, p50",
+            result=f"{p50:.1f} ms",
+            baseline=f"{base50:.1f} ms (the command alone)",
+            ratio=p50 / base50,
+            goal=f"<= {GOAL_P50_MS:g} ms",
+            verdict=verdict(p50 <= GOAL_P50_MS),
+        ),
+        Row(
+            measure="message → WorkflowValidated, p99",
+            result=f"{p99:.1f} ms",
+            baseline=f"{_ms(plain, 99):.1f} ms",
+            ratio=p99 / _ms(plain, 99),
+            goal=f"<= {GOAL_P99_MS:g} ms",
+            verdict=verdict(p99 <= GOAL_P99_MS),
+        ),
+        Row(
+            measure="conversations completed per second",
+            result=f"{rate:.1f}/s",
+            goal=f">= {GOAL_RATE:g}/s",
+            verdict=verdict(rate >= GOAL_RATE),
+        ),
+    ]
+    rows += [
+        Row(measure=f"CPU per conversation, {name}", result=f"{seconds * 1000 / len(sent):.2f} ms")
+        for name, seconds in cpu.items()
+    ]
+    total = sum(cpu.values()) * 1000 / len(sent)
+    rows.append(Row(measure="CPU per conversation, all", result=f"{total:.2f} ms"))
+    print(f"{len(sent)} conversations, {wall:.1f} s, offline planner, embedded Valkey and PostgreSQL")
+    print(render(rows))
+
+
+def cli() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--conversations", type=int, default=400)
+    parser.add_argument("--concurrency", type=int, default=20)
+    args = parser.parse_args()
+    asyncio.run(main(args.conversations, args.concurrency))
+
+
+if __name__ == "__main__":
+    cli()
