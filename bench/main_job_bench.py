@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -33,7 +34,6 @@ from bench.api_http import Conn, request_bytes
 from bench.report import Row, render, verdict
 from infra.api_keys import create_key
 from infra.embedded import start_postgres, start_valkey
-from tests.support.cluster import free_port
 
 TEXT = (
     "Chaque matin, envoie-moi le total des commandes Shopify d'hier sur Slack, "
@@ -103,6 +103,12 @@ async def _client(port: int, key: str, watch: Watch, count: int, out: list[tuple
 
 
 # ---------------------------------------------------------------- processes and their CPU
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _cpu_s(pid: int) -> float:
