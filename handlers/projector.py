@@ -40,14 +40,14 @@ class Projector:
         )
         return recorded
 
-    async def process(self, partition: int, records: Sequence[LogRecord], epoch: int) -> None:
+    async def process(self, partition: int, records: Sequence[LogRecord], epoch: int) -> int:
         """Entries that are not ours (no envelope) are skipped, the checkpoint passes them: the worker
         has dead-lettered them before this call."""
         async with self._pool.acquire() as conn, conn.transaction():
             after = await self._lock_checkpoint(conn, partition, epoch)
             fresh = [r for r in records if log_position(r.log_id) > after]
             if not fresh:
-                return
+                return 0
             events = [
                 ProjectedEvent(partition=partition, log_id=r.log_id, raw=r.raw or b"", envelope=r.envelope)
                 for r in fresh
@@ -68,6 +68,7 @@ class Projector:
             await conn.execute(
                 "SELECT pg_notify('aiwf_checkpoints', $1)", f"{self.spec.name} {partition} {fresh[-1].log_id}"
             )
+        return len(events)
 
     async def _lock_checkpoint(self, conn: Conn, partition: int, epoch: int) -> tuple[int, int]:
         row = await conn.fetchrow(

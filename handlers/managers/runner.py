@@ -31,7 +31,8 @@ class ManagerProcessor:
     async def on_acquired(self, partition: int, epoch: int) -> int:
         return epoch  # fencing is the store's: derived ids make a former holder's appends no-ops
 
-    async def process(self, partition: int, records: Sequence[LogRecord], epoch: int) -> None:
+    async def process(self, partition: int, records: Sequence[LogRecord], epoch: int) -> int:
+        """Every record of ours counts: a step already done finds it done and changes nothing."""
         streams: dict[str, list[Envelope]] = {}
         for record in records:
             if record.envelope is not None and self._handles(record.envelope):
@@ -42,6 +43,7 @@ class ManagerProcessor:
                     group.create_task(self._in_order(envelopes))
         except ExceptionGroup as failed:  # the batch is redone; its first failure says why
             raise failed.exceptions[0] from failed
+        return sum(1 for r in records if r.envelope is not None)
 
     async def _in_order(self, envelopes: Sequence[Envelope]) -> None:
         async with self._slots:

@@ -55,9 +55,10 @@ class BatchProcessor(Protocol):
         """Called when this worker becomes the partition's consumer: fence older holders, and return
         the highest epoch ever recorded (when it is above ours, Redis lost its counter)."""
 
-    async def process(self, partition: int, records: Sequence[LogRecord], epoch: int) -> None:
+    async def process(self, partition: int, records: Sequence[LogRecord], epoch: int) -> int:
         """Apply the records (those without an envelope are already dead-lettered: skip them, but let a
-        checkpoint pass them). Raise to have the whole batch redone later."""
+        checkpoint pass them) and return how many were applied for the first time (a redelivered
+        record below a checkpoint is not). Raise to have the whole batch redone later."""
 
 
 class WorkerConfig(msgspec.Struct, frozen=True, kw_only=True):
@@ -91,7 +92,7 @@ class PartitionWorker:
         self._busy = asyncio.Lock()
         self._failures: dict[str, int] = {}  # log id -> failures of that entry itself
         self._lease_due = 0.0  # loop time of the next lease renewal
-        self.processed = 0
+        self.processed = 0  # entries applied for the first time: with dead letters, what was published
         self.dead_lettered = 0
 
     @property
@@ -207,10 +208,10 @@ class PartitionWorker:
                 if r.envelope is None
             ]
         )
-        await self._processor.process(self.partition, records, self._lease.epoch)
+        applied = await self._processor.process(self.partition, records, self._lease.epoch)
         ours = [r.log_id for r in records if r.envelope is not None]
         await acknowledge(self._redis, self.keys, self.config.group, ours, holder=self._holder)
-        self.processed += len(ours)
+        self.processed += applied
 
     async def _dead_letter(self, letters: Sequence[DeadLetter]) -> None:
         if not letters:

@@ -47,10 +47,11 @@ class FlakyProjector(Projector):
         self.crashes_left = crash_after_commit
         self.poison = poison
 
-    async def process(self, partition: int, records: Sequence[LogRecord], epoch: int) -> None:
+    async def process(self, partition: int, records: Sequence[LogRecord], epoch: int) -> int:
         if self.poison is not None and any(self.poison(r) for r in records):
             raise RuntimeError("poisoned event")
-        await super().process(partition, records, epoch)
+        applied = await super().process(partition, records, epoch)
         if self.crashes_left > 0:
             self.crashes_left -= 1
             raise ConnectionError("crashed after commit, before XACK")
+        return applied

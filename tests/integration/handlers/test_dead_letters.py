@@ -50,11 +50,11 @@ class FailsFor(Projector):
         super().__init__(pool, VIEWS)
         self.error, self.left = error, times
 
-    async def process(self, partition: int, records: Sequence[LogRecord], epoch: int) -> None:
+    async def process(self, partition: int, records: Sequence[LogRecord], epoch: int) -> int:
         if self.left > 0 and any(b'"c0"' in (r.raw or b"") for r in records):
             self.left -= 1
             raise self.error
-        await super().process(partition, records, epoch)
+        return await super().process(partition, records, epoch)
 
 
 @pytest.mark.parametrize(
@@ -126,11 +126,12 @@ class CrashesAfterCommittingForeign(Projector):
         super().__init__(pool, VIEWS)
         self.crashed = False
 
-    async def process(self, partition: int, records: Sequence[LogRecord], epoch: int) -> None:
-        await super().process(partition, records, epoch)
+    async def process(self, partition: int, records: Sequence[LogRecord], epoch: int) -> int:
+        applied = await super().process(partition, records, epoch)
         if not self.crashed and any(r.envelope is None for r in records):
             self.crashed = True
             raise ConnectionError("crashed after the commit")
+        return applied
 
 
 async def test_a_crash_after_the_commit_that_passes_a_foreign_entry_keeps_its_dead_letter(
@@ -198,9 +199,9 @@ async def test_a_poison_entry_redelivered_is_dead_lettered_once(standalone_store
 class SlowRecovery(Projector):
     """Each batch takes a quarter of a second, as a recovery of a big backlog would."""
 
-    async def process(self, partition: int, records: Sequence[LogRecord], epoch: int) -> None:
+    async def process(self, partition: int, records: Sequence[LogRecord], epoch: int) -> int:
         await asyncio.sleep(0.25)
-        await super().process(partition, records, epoch)
+        return await super().process(partition, records, epoch)
 
 
 async def test_a_recovery_longer_than_the_lease_keeps_the_lease(
