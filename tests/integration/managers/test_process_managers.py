@@ -15,7 +15,7 @@ from commands.workflows import stream_of as workflow_stream
 from domain.conversation_events import AssistantReplied, InferenceDecided, InferenceRefused
 from domain.envelope import EventOrigin, NewEvent, Position
 from domain.workflow_events import WorkflowDrafted
-from handlers.managers import orchestrator
+from handlers.managers import designer, orchestrator, specialists
 from handlers.managers.runner import group_of
 from inference.gateway import Gateway, GatewayCall, GatewayOutcome
 from inference.offline import OfflineProvider
@@ -140,6 +140,41 @@ async def test_a_step_killed_after_its_model_call_reuses_the_recorded_decision(
             "agent_delegated": 2,
         }
     )
+    await gateway.aclose()
+
+
+async def test_specialists_and_the_designer_killed_after_their_model_calls_pay_once_too(
+    standalone_store: RedisEventStore,
+) -> None:
+    job = MainJob(store=standalone_store, runtime=None)  # type: ignore[arg-type]
+    cid = await job.conversation()
+    await job.say(cid, DEMO)
+    gateway = offline_gateway()
+    counting = Counting(gateway)
+    healthy = deps_for(standalone_store, gateway)
+
+    async def of_type(suffix: str) -> list[Any]:
+        return [e.envelope for e in await job.events(cid) if e.envelope.type.endswith(suffix)]
+
+    [message] = await of_type("user_message_received.v1")
+    await orchestrator.on_user_message(healthy, message)
+    for delegation in await of_type("agent_delegated.v1"):
+        crashing = CrashOnce(standalone_store)
+        with pytest.raises(ConnectionError):
+            await specialists.on_delegated(deps_for(crashing, gateway), delegation)  # type: ignore[arg-type]
+        await specialists.on_delegated(healthy, delegation)
+    last_finding = (await of_type("agent_finding_recorded.v1"))[-1]
+    crashing = CrashOnce(standalone_store)
+    with pytest.raises(ConnectionError):
+        await designer.on_event(deps_for(crashing, gateway), last_finding)  # type: ignore[arg-type]
+    await designer.on_event(healthy, last_finding)
+    await designer.on_event(healthy, last_finding)  # redelivered again
+
+    assert counting.calls == {"orchestrator": 1, "sales": 1, "logistics": 1, "designer": 1}
+    assert kinds(await job.events(cid))["agent_finding_recorded"] == 2
+    [reply] = await of_type("assistant_replied.v1")
+    workflow = await standalone_store.read_stream(workflow_stream(reply.data.workflow_id))
+    assert [e.envelope.data.revision for e in workflow] == [1, 1]  # one draft, one verdict
     await gateway.aclose()
 
 
