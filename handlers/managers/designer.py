@@ -69,8 +69,8 @@ def workflow_of(conversation_id: str) -> str:
 async def on_finding(deps: ManagerDeps, cause: Envelope) -> None:
     state = (await load_process(deps, cause.stream)).state
     turn = state.turn_of_delegation(getattr(cause.data, "delegation_id", ""))
-    if turn is None or not turn.answered or turn.reply is not None:
-        return  # still waiting for a specialist, or answered already
+    if turn is None or not turn.answered or turn.reply is not None or state.closed:
+        return  # still waiting for a specialist, answered already, or the user closed the conversation
     # Keyed by the turn, not by the finding that completed it: reached again through another finding,
     # the same turn redoes the very same steps.
     await TurnDesign(deps, cause, state, turn, key=turn.message_id, stream=cause.stream).run()
@@ -86,7 +86,7 @@ async def on_rejected(deps: ManagerDeps, cause: Envelope) -> None:
     stream = conversation_stream(workflow.conversation_id)
     state = (await load_process(deps, stream)).state
     turn = next((t for t in reversed(state.turns) if t.workflow_id == workflow.workflow_id), None)
-    if turn is None:
+    if turn is None or state.closed:
         return  # the conversation moved on past the turns a revision could start from
     feedback = f"The person rejected revision {rejection.revision}" + (
         f": {rejection.reason}" if rejection.reason.strip() else " without saying why"

@@ -37,7 +37,7 @@ async def on_delegated(deps: ManagerDeps, cause: Envelope) -> None:
     delegation_id = getattr(cause.data, "delegation_id", "")
     state = (await load_process(deps, cause.stream)).state
     turn = state.turn_of_delegation(delegation_id)
-    if turn is None or turn.reply is not None:
+    if turn is None or turn.reply is not None or state.closed:
         return
     delegation = next(d for d in turn.delegations if d.delegation_id == delegation_id)
     if delegation.answered:
