@@ -9,6 +9,7 @@ provider "offline" and model "aiwf-offline-planner-1", so nobody mistakes it for
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -39,6 +40,12 @@ _TOKEN = re.compile(r"\w+|[^\w\s]")
 def count_tokens(text: str) -> int:
     """Words and punctuation marks: close enough to a tokenizer's count to budget and compare."""
     return len(_TOKEN.findall(text))
+
+
+@functools.lru_cache(maxsize=32)
+def _prompt_tokens(system: str) -> int:
+    """A prompt template is counted once: it is the same long text on every call of its role."""
+    return count_tokens(system)
 
 
 def conversation_text(messages: Sequence[ChatMessage]) -> str:
@@ -109,7 +116,7 @@ class OfflineProvider:
         document = msgspec.json.encode(answer(role, conversation))
         output = check_output(NAME, document, request.output_schema)
         usage = Usage(
-            input_tokens=count_tokens(request.system) + count_tokens(conversation),
+            input_tokens=_prompt_tokens(request.system) + count_tokens(conversation),
             output_tokens=count_tokens(document.decode()),
         )
         return InferenceResult(
