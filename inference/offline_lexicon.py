@@ -25,6 +25,10 @@ Payment = Literal["ccp", "baridimob", "cib", "edahabia", "cash_on_delivery"]
 Language = Literal["fr", "ar", "darija", "en"]
 Period = Literal["last_hour", "today", "yesterday", "last_week", "last_month"]
 Cadence = Literal["hourly", "daily", "weekly", "monthly"]
+Weekday = Literal["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"]
+WEEKDAYS: Final[tuple[Weekday, ...]] = (
+    "sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+)  # fmt: skip
 
 K = TypeVar("K", bound=str)
 _ARABIC_LETTER = "\u0621-\u064a"
@@ -69,6 +73,11 @@ class _Flags(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     invoices: tuple[str, ...]
     vat: tuple[str, ...]
     tracking: tuple[str, ...]
+    webhook: tuple[str, ...]
+
+
+class _Terms(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    terms: tuple[str, ...]
 
 
 class _Markers(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -85,7 +94,9 @@ class _LexiconFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     payments: dict[Payment, tuple[str, ...]]
     periods: dict[Period, tuple[str, ...]]
     cadences: tuple[_CadenceRule, ...]
+    weekdays: dict[Weekday, tuple[str, ...]]
     flags: _Flags
+    order_fields: _Terms
     markers: _Markers
 
 
@@ -97,12 +108,15 @@ _CHANNELS: Final = {channel: _compile(terms) for channel, terms in _FILE.channel
 _PAYMENTS: Final = {payment: _compile(terms) for payment, terms in _FILE.payments.items()}
 _PERIODS: Final = {period: _compile(terms) for period, terms in _FILE.periods.items()}
 _CADENCES: Final = tuple((rule.cadence, rule.hour, _compile(rule.terms)) for rule in _FILE.cadences)
+_WEEKDAYS: Final = tuple((WEEKDAYS.index(day), _compile(terms)) for day, terms in _FILE.weekdays.items())
+_ORDER_FIELDS: Final = _compile(_FILE.order_fields.terms)
 _PAID = _compile(_FILE.flags.paid_only)
 _TOTAL = _compile(_FILE.flags.wants_total)
 _NEW_ORDER = _compile(_FILE.flags.on_new_order)
 _INVOICE = _compile(_FILE.flags.invoices)
 _VAT = _compile(_FILE.flags.vat)
 _TRACKING = _compile(_FILE.flags.tracking)
+_WEBHOOK = _compile(_FILE.flags.webhook)
 _DARIJA = _compile(_FILE.markers.darija)
 _FRENCH = _compile(_FILE.markers.french)
 _ENGLISH = _compile(_FILE.markers.english)
@@ -120,9 +134,11 @@ class Schedule(msgspec.Struct, frozen=True, kw_only=True):
     cadence: Cadence
     hour: int
     minute: int = 0
+    weekday: int = 1  # of a weekly schedule, as cron counts them: 0 is Sunday
 
     def cron(self) -> str:
-        days = {"hourly": "* * *", "daily": "* * *", "weekly": "* * 1", "monthly": "1 * *"}[self.cadence]
+        weekly = f"* * {self.weekday}"
+        days = {"hourly": "* * *", "daily": "* * *", "weekly": weekly, "monthly": "1 * *"}[self.cadence]
         hour = "*" if self.cadence == "hourly" else str(self.hour)
         return f"{self.minute} {hour} {days}"
 
@@ -158,15 +174,19 @@ def read_request(text: str) -> Reading:
     """The Reading of a request (and of any findings appended to it)."""
     plain = normalise(text)
     slack = _SLACK_CHANNEL.search(plain)
+    sources = _present(_SOURCES, plain)
+    # "Each order of my Facebook page's form comes to a webhook": the orders are new, but no store's
+    # trigger announces them.
+    by_webhook = not sources and bool(_WEBHOOK.search(plain))
     return Reading(
         language=detect_language(plain),
         topics=_topics(plain),
-        sources=_present(_SOURCES, plain),
+        sources=sources,
         carriers=_present(_CARRIERS, plain),
         channels=_present(_CHANNELS, plain),
         payments=_present(_PAYMENTS, plain),
         schedule=_schedule(plain),
-        on_new_order=bool(_NEW_ORDER.search(plain)),
+        on_new_order=bool(_NEW_ORDER.search(plain)) and not by_webhook,
         period=next((period for period, rx in _PERIODS.items() if rx.search(plain)), None),
         paid_only=bool(_PAID.search(plain)),
         wants_total=bool(_TOTAL.search(plain)),
@@ -195,7 +215,14 @@ def _arabizi(token: str) -> bool:
 
 
 def _topics(plain: str) -> tuple[tuple[Topic, int], ...]:
-    counted = ((topic, len(rx.findall(plain))) for topic, rx in _TOPICS.items())
+    """Keyword hits per topic. "La wilaya de livraison" is a field of an order and "paiement à la
+    livraison" a way to pay: neither asks for a delivery, and cash on delivery counts for finance."""
+    cash = _PAYMENTS["cash_on_delivery"]
+    asked = cash.sub(" ", _ORDER_FIELDS.sub(" ", plain))
+    counted = (
+        (topic, len(rx.findall(asked)) + (len(cash.findall(plain)) if topic == "finance" else 0))
+        for topic, rx in _TOPICS.items()
+    )
     return tuple((topic, hits) for topic, hits in counted if hits)
 
 
@@ -207,12 +234,15 @@ def _present(lexicons: Mapping[K, re.Pattern[str]], plain: str) -> tuple[K, ...]
 
 def _schedule(plain: str) -> Schedule | None:
     cadence = next(((c, hour) for c, hour, rx in _CADENCES if rx.search(plain)), None)
+    weekday = next((day for day, rx in _WEEKDAYS if rx.search(plain)), None)
     at = _explicit_time(plain)
-    if cadence is None and at is None:
+    if cadence is None and weekday is None and at is None:
         return None
     name, default_hour = cadence or ("daily", 8)
     hour, minute = at or (default_hour, 0)
-    return Schedule(cadence=name, hour=hour, minute=minute)
+    if weekday is None or name == "hourly":
+        return Schedule(cadence=name, hour=hour, minute=minute)
+    return Schedule(cadence="weekly", hour=hour, minute=minute, weekday=weekday)
 
 
 def _explicit_time(plain: str) -> tuple[int, int] | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from inference.offline_lexicon import Cadence, Carrier, Channel, Period, Reading, Source, Topic
+from inference.offline_lexicon import WEEKDAYS, Cadence, Carrier, Channel, Period, Reading, Source, Topic
 from inference.schemas import AgentFindingOutput, AgentTask, FindingFact, OrchestratorPlan, PlannedIntent
 
 SOURCE_NAMES: Final = {"shopify": "Shopify", "woocommerce": "WooCommerce"}
@@ -94,11 +94,11 @@ def when_text(reading: Reading) -> str:
         words = {
             "hourly": f"every hour at minute {s.minute:02d}",
             "daily": f"every day at {at}",
-            "weekly": f"every Monday at {at}",
+            "weekly": f"every {WEEKDAYS[s.weekday].capitalize()} at {at}",
             "monthly": f"on the 1st of every month at {at}",
         }
         return f"{words[s.cadence]} (Africa/Algiers time)"
-    if reading.on_new_order:
+    if reading.on_new_order or reading.sources:  # a named store without a schedule: its order trigger
         return f"on every new {SOURCE_NAMES[source_of(reading)]} order"
     return "when called by a webhook"
 
@@ -162,8 +162,7 @@ def _summary(reading: Reading) -> str:
     if tracks_parcels(reading):
         parts.append(f"send the {carrier} parcels not delivered yet to {channels_text(reading.channels)}")
     elif reading.hits("logistics"):
-        orders = "paid orders" if reading.paid_only else "orders"
-        parts.append(f"notify the {carrier} courier about the {orders}")
+        parts.append(f"notify the {carrier} courier about the {_shipped(reading)}")
     if reading.hits("finance"):
         parts.append(f"compute {_finance_goal(reading)} and send it to {channels_text(reading.channels)}")
     if not parts:
@@ -177,7 +176,7 @@ def _summary(reading: Reading) -> str:
 def _task(topic: Topic, reading: Reading) -> str:
     when = when_text(reading)
     if topic == "sales":
-        source = SOURCE_NAMES[source_of(reading)]
+        source = SOURCE_NAMES[source_of(reading)] if reading.sources else "store's"  # see _sales_finding
         scope = "paid orders" if reading.paid_only and not reading.hits("logistics") else "orders"
         goal = "compute their total in DA and their count" if wants_report(reading) else "pass each one on"
         period = _PERIOD_WORDS[period_of(reading)]
@@ -187,9 +186,17 @@ def _task(topic: Topic, reading: Reading) -> str:
         carrier = CARRIER_NAMES[carrier_of(reading)]
         if tracks_parcels(reading):
             return f"Find how to list the {carrier} parcels not delivered yet, {when}, through its API."
-        orders = "paid orders" if reading.paid_only else "orders"
-        return f"Find how to notify the {carrier} courier for the {orders}, {when}, creating parcels by API."
+        shipped = _shipped(reading)
+        return f"Find how to notify the {carrier} courier for the {shipped}, {when}, creating parcels by API."
     return f"Find how to compute {_finance_goal(reading)}, {when}, amounts in DA."
+
+
+def _shipped(reading: Reading) -> str:
+    """What parcels are created for. The designer reads the words of tasks and findings (fact keys
+    too) again: "orders" would add a sales request (a total, a Summarize node) the user never made."""
+    if not reading.hits("sales"):
+        return "paid shipments" if reading.paid_only else "shipments"
+    return "paid orders" if reading.paid_only else "orders"
 
 
 def _finance_goal(reading: Reading) -> str:
@@ -227,21 +234,25 @@ def _delivery_facts(reading: Reading) -> list[FindingFact]:
 
 
 def _sales_finding(reading: Reading) -> AgentFindingOutput:
+    """A store the user did not name is only written down as an assumption: read back by the designer,
+    "Shopify" would turn orders sent to a webhook into a Shopify trigger."""
     source = source_of(reading)
-    facts = [
-        _fact("source", SOURCE_NAMES[source]),
-        _fact("period", period_of(reading)),
-        *_delivery_facts(reading),
-    ]
-    if not reading.sources:
+    named = bool(reading.sources)
+    facts = [_fact("source", SOURCE_NAMES[source])] if named else []
+    facts += [_fact("period", period_of(reading)), *_delivery_facts(reading)]
+    if not named:
         facts.append(_fact("assumption", "no store named: Shopify assumed"))
     if reading.paid_only and not reading.hits("logistics"):
         facts.append(_fact("filter", "financial_status = paid"))
-    nodes = [f"n8n-nodes-base.{_node(source)}{'Trigger' if reading.on_new_order else ''}"]
+    if named or reading.schedule is not None or reading.on_new_order:
+        nodes = [f"n8n-nodes-base.{_node(source)}{'Trigger' if reading.on_new_order else ''}"]
+    else:
+        nodes = ["n8n-nodes-base.webhook"]  # the orders come with the call
     if wants_report(reading):
         facts.append(_fact("metric", "sum of total_price in DZD, count of orders"))
         nodes.append("n8n-nodes-base.summarize")
-    summary = f"Read {SOURCE_NAMES[source]} orders ({_PERIOD_WORDS[period_of(reading)]}) {when_text(reading)}"
+    store = SOURCE_NAMES[source] if named else "the store's"
+    summary = f"Read {store} orders ({_PERIOD_WORDS[period_of(reading)]}) {when_text(reading)}"
     summary += "; sum their totals in DA." if wants_report(reading) else "."
     return AgentFindingOutput(summary=summary, facts=tuple(facts), n8n_nodes=tuple(nodes))
 
@@ -254,15 +265,18 @@ def _logistics_finding(reading: Reading) -> AgentFindingOutput:
         _fact("carrier", CARRIER_NAMES[carrier]),
         _fact("endpoint", CARRIER_ENDPOINTS[carrier]),
         _fact("action", "create_parcel"),
-        _fact("orders", "paid only" if reading.paid_only else "all of them"),
-        _fact("required_fields", "name, phone, wilaya, commune, address, products, amount in DA"),
+        _fact(
+            "orders" if reading.hits("sales") else "shipments",
+            "paid only" if reading.paid_only else "all of them",
+        ),
+        _fact("required_fields", "name, phone, wilaya, commune, address, items, amount in DA"),
     ]
     if not reading.carriers:
         facts.append(_fact("assumption", "no carrier named: Yalidine assumed"))
     nodes = ("n8n-nodes-base.filter",) if reading.paid_only else ()
-    orders = "paid orders" if reading.paid_only else "orders"
     when = when_text(reading)
-    summary = f"Create a {CARRIER_NAMES[carrier]} parcel for each of the {orders} through its API, {when}."
+    shipped = _shipped(reading)
+    summary = f"Create a {CARRIER_NAMES[carrier]} parcel for each of the {shipped} through its API, {when}."
     return AgentFindingOutput(
         summary=summary, facts=tuple(facts), n8n_nodes=(*nodes, "n8n-nodes-base.httpRequest")
     )
