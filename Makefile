@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run demo test lint typecheck unit integration bench bench-append bench-command bench-main-job format clean n8n n8n-test
+.PHONY: install run demo eval test lint typecheck unit integration bench bench-append bench-command bench-main-job format clean n8n n8n-test
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -20,6 +20,9 @@ run: install ## start the platform on the embedded default (or REDIS_URL / DATAB
 
 demo: install ## the main job once, end to end, with a summary
 	$(BIN)/aiwf demo
+
+eval: install ## the corpus of requests (tests/corpus) through the main job: routing, valid workflows, per language
+	$(BIN)/aiwf eval
 
 test: install lint typecheck n8n ## lint, types and the whole test suite (a real n8n included)
 	$(BIN)/pytest

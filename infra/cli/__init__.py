@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from domain.types import AgentRole
+from infra.cli import eval as corpus_eval
 from infra.cli import operations, serving, workflow_commands
 from infra.embedded import EmbeddedError
 from infra.observability import configure_logging
@@ -88,12 +89,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _platform_commands(commands: Any) -> None:
-    """run, demo, audit."""
+    """run, demo, eval, audit."""
     run = commands.add_parser("run", help="start the platform and serve it until Ctrl-C")
     run.add_argument("--port", type=int, help="HTTP port (default AIWF_PORT or 8080)")
     run.set_defaults(command=serving.run)
     demo = commands.add_parser("demo", help="run the main job once, end to end, and print a summary")
     demo.set_defaults(command=serving.demo)
+    evaluation = commands.add_parser("eval", help="play the corpus of requests through the main job, scored")
+    evaluation.add_argument("--corpus", help="the corpus JSON (default tests/corpus/main_job.json)")
+    evaluation.set_defaults(command=corpus_eval.run)
     audit = commands.add_parser("audit", help="audit the event log").add_subparsers(title="audit commands")
     verify = audit.add_parser("verify", help="check every hash chain, version and log copy")
     verify.add_argument("--allow-foreign", action="store_true", help="report foreign log entries, don't fail")
