@@ -362,3 +362,57 @@ async def test_a_missing_detail_is_asked_and_the_answer_continues_the_same_reque
     assert [m["role"] for m in second_plan[1:]] == ["user", "assistant", "user"]  # after the system prompt
     assert [m["content"] for m in second_plan[1:]][:2] == [request, question.reply]
     assert second_plan[-1]["content"].startswith(detail)
+
+
+def broken(design: Any) -> Any:
+    """The offline design with its last connection pointing at a node that does not exist."""
+    document = msgspec.to_builtins(design)
+    source = next(iter(document["connections"]))
+    document["connections"][source]["main"][0][0]["node"] = "A Node That Is Not There"
+    return document
+
+
+@pytest.mark.parametrize("bad_drafts", [1, 4], ids=["repaired", "never-valid"])
+async def test_a_draft_the_validator_refuses_is_repaired_with_its_messages_at_most_three_times(
+    bad_drafts: int,
+    standalone_store: RedisEventStore,
+    pg_pool: asyncpg.Pool,
+    redis_url: str,
+    openai_server: OpenAIServer,
+) -> None:
+    from domain.types import AgentRole
+    from inference.offline import answer
+    from tests.integration.inference.test_gateway import local_reply
+
+    request = "Chaque matin, envoie-moi le total des commandes Shopify d'hier sur Slack"
+    design = answer(AgentRole.DESIGNER, request)
+    scripted = [answer(AgentRole.ORCHESTRATOR, request), answer(AgentRole.SALES, request)]
+    scripted += [broken(design)] * bad_drafts + ([design] if bad_drafts < 4 else [])
+    for reply in scripted:
+        openai_server.enqueue("POST", OpenAIServer.CHAT, local_reply(msgspec.to_builtins(reply)))
+    gateway = plain_gateway(local=local_provider(openai_server.url))
+    job = await run_with(standalone_store, gateway, pg_pool, redis_url)
+    try:
+        cid = await job.conversation()
+        await job.say(cid, request)
+        [reply] = await job.replies(cid)
+    finally:
+        await job.runtime.stop()
+        await gateway.aclose()
+
+    verdicts = [
+        type(e.envelope.data).__name__
+        for e in await standalone_store.read_stream(workflow_stream(reply.envelope.data.workflow_id))
+        if not isinstance(e.envelope.data, WorkflowDrafted)
+    ]
+    designer_calls = openai_server.chats_received()[2:]
+    second = designer_calls[1].json()["messages"][-1]["content"]
+    assert "The validator refused the previous draft" in second
+    assert "connection_to_missing_node" in second
+    if bad_drafts == 1:
+        assert verdicts == ["WorkflowValidationFailed", "WorkflowValidated"]
+        assert (reply.envelope.data.kind, reply.envelope.data.workflow_revision) == ("workflow", 2)
+    else:
+        assert verdicts == ["WorkflowValidationFailed"] * 4  # the first draft and three repairs
+        assert reply.envelope.data.kind == "failure"
+        assert "après 3 corrections" in reply.envelope.data.text
