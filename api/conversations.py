@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api.auth import CHAT, READ
 from api.commanding import accepted, run_command
-from api.deps import ApiDeps, await_consistency
+from api.deps import ApiDeps, await_consistency, found, or_bad_cursor, tenant_of
 from api.problems import ProblemError
 from api.read_cache import RowCache
 from api.schemas import (
@@ -27,7 +27,6 @@ from commands.context import CommandContext
 from commands.conversations import close_conversation, send_message, start_conversation
 from commands.conversations import stream_of as conversation_stream
 from domain.ids import derived_id
-from infra.api_keys import Principal
 from projections import queries
 from projections.agent_state import agent_state_at
 from projections.conversations import ConversationRow
@@ -100,8 +99,8 @@ class ConversationsController(Controller):
         cursor: FromQuery[str | None] = None,
     ) -> ConversationList:
         await await_consistency(request, deps, VIEWS)
-        rows = await _or_bad_cursor(
-            queries.list_conversations(deps.pool, _tenant(request), queries.Page(limit=limit, after=cursor))
+        rows = await or_bad_cursor(
+            queries.list_conversations(deps.pool, tenant_of(request), queries.Page(limit=limit, after=cursor))
         )
         next_cursor = queries.conversation_cursor(rows[-1]) if len(rows) == limit else None
         return ConversationList(items=rows, next_cursor=next_cursor)
@@ -112,7 +111,7 @@ class ConversationsController(Controller):
     ) -> ConversationRow:
         await await_consistency(request, deps, VIEWS)
         return await _cached(
-            deps, deps.caches.conversations, _tenant(request), conversation_id, queries.get_conversation
+            deps, deps.caches.conversations, tenant_of(request), conversation_id, queries.get_conversation
         )
 
     @get("/{conversation_id:str}/messages", opt=READ, summary="A conversation's messages, oldest first")
@@ -125,10 +124,10 @@ class ConversationsController(Controller):
         cursor: FromQuery[str | None] = None,
     ) -> MessageList:
         await await_consistency(request, deps, VIEWS)
-        tenant = _tenant(request)
-        _found(await queries.get_conversation(deps.pool, tenant, conversation_id))
+        tenant = tenant_of(request)
+        found(await queries.get_conversation(deps.pool, tenant, conversation_id), "conversation")
         page = queries.Page(limit=limit, after=cursor)
-        rows = await _or_bad_cursor(queries.list_messages(deps.pool, tenant, conversation_id, page))
+        rows = await or_bad_cursor(queries.list_messages(deps.pool, tenant, conversation_id, page))
         return MessageList(items=rows, next_cursor=str(rows[-1].version) if len(rows) == limit else None)
 
     @get(
@@ -144,10 +143,10 @@ class ConversationsController(Controller):
         version: Annotated[int | None, QueryParameter(ge=1)] = None,
     ) -> AgentState:
         if version is not None:
-            return await agent_state_at_version(deps, _tenant(request), conversation_id, version)
+            return await agent_state_at_version(deps, tenant_of(request), conversation_id, version)
         await await_consistency(request, deps, VIEWS)
         return await _cached(
-            deps, deps.caches.agent_states, _tenant(request), conversation_id, queries.get_agent_state
+            deps, deps.caches.agent_states, tenant_of(request), conversation_id, queries.get_agent_state
         )
 
 
@@ -165,7 +164,10 @@ async def agent_state_at_version(
         )
     partition = deps.store.keys.for_stream(stream).partition
     events = (ProjectedEvent(partition=partition, log_id="", raw=e.raw, envelope=e.envelope) for e in stored)
-    return _found(agent_state_at(events))
+    return found(agent_state_at(events), "conversation")
+
+
+T = TypeVar("T")
 
 
 async def _cached(
@@ -180,25 +182,4 @@ async def _cached(
     row = await cache.get(
         (tenant, conversation_id), partition, lambda: load(deps.pool, tenant, conversation_id)
     )
-    return _found(row)
-
-
-def _tenant(request: Request[Any, Any, Any]) -> str:
-    principal: Principal = request.user
-    return principal.tenant
-
-
-T = TypeVar("T")
-
-
-def _found(row: T | None) -> T:
-    if row is None:
-        raise ProblemError(404, "not-found", "Not found", "no such conversation")
-    return row
-
-
-async def _or_bad_cursor(query: Any) -> Any:
-    try:
-        return await query
-    except queries.BadCursor as exc:
-        raise ProblemError(422, "validation", "The request is not valid", f"cursor: {exc}") from None
+    return found(row, "conversation")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from litestar import Request
@@ -78,3 +79,29 @@ async def await_consistency(request: Request[Any, Any, Any], deps: ApiDeps, proj
             f"{projection} has not folded {token} after {deps.limits.read_wait_s:g}s; retry",
             headers={"Retry-After": "1"},
         )
+
+
+T = TypeVar("T")
+
+
+def tenant_of(request: Request[Any, Any, Any]) -> str:
+    """The caller's tenant: every read is scoped to it."""
+    principal: Principal = request.user
+    return principal.tenant
+
+
+def found(row: T | None, what: str) -> T:
+    """The row, or a 404 that says what was looked for (another tenant's row is absent too)."""
+    if row is None:
+        raise ProblemError(404, "not-found", "Not found", f"no such {what}")
+    return row
+
+
+async def or_bad_cursor(query: Awaitable[T]) -> T:
+    """A list read; a cursor this API did not issue is a 422, not a 500."""
+    from projections.queries import BadCursor  # noqa: PLC0415 - the read side's error, named once
+
+    try:
+        return await query
+    except BadCursor as exc:
+        raise ProblemError(422, "validation", "The request is not valid", f"cursor: {exc}") from None

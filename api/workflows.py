@@ -11,12 +11,11 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api.auth import CHAT, READ
 from api.commanding import accepted, run_command
-from api.deps import ApiDeps, await_consistency
+from api.deps import ApiDeps, await_consistency, found, or_bad_cursor, tenant_of
 from api.problems import ProblemError
 from api.schemas import ApproveBody, RejectBody, WorkflowList
 from commands.context import CommandContext
 from commands.workflows import approve_workflow, reject_workflow
-from infra.api_keys import Principal
 from projections import queries
 from projections.workflows import Revision, WorkflowDoc
 
@@ -43,10 +42,7 @@ class WorkflowsController(Controller):
         await await_consistency(request, deps, VIEWS)
         where = queries.WorkflowFilter(status=status, conversation_id=conversation_id)
         page = queries.Page(limit=limit, after=cursor)
-        try:
-            rows = await queries.list_workflows(deps.pool, _tenant(request), where, page)
-        except queries.BadCursor as exc:
-            raise ProblemError(422, "validation", "The request is not valid", f"cursor: {exc}") from None
+        rows = await or_bad_cursor(queries.list_workflows(deps.pool, tenant_of(request), where, page))
         return WorkflowList(
             items=rows, next_cursor=queries.workflow_cursor(rows[-1]) if len(rows) == limit else None
         )
@@ -56,7 +52,7 @@ class WorkflowsController(Controller):
         self, request: Request[Any, Any, Any], deps: NamedDependency[ApiDeps], workflow_id: FromPath[str]
     ) -> WorkflowDoc:
         await await_consistency(request, deps, VIEWS)
-        return _found(await queries.get_workflow(deps.pool, _tenant(request), workflow_id))
+        return found(await queries.get_workflow(deps.pool, tenant_of(request), workflow_id), "workflow")
 
     @get(
         "/{workflow_id:str}/revisions/{revision:int}",
@@ -71,13 +67,13 @@ class WorkflowsController(Controller):
         revision: FromPath[int],
     ) -> Revision:
         await await_consistency(request, deps, VIEWS)
-        doc = _found(await queries.get_workflow(deps.pool, _tenant(request), workflow_id))
-        found = next((r for r in doc.revisions if r.revision == revision), None)
-        if found is None:
+        doc = found(await queries.get_workflow(deps.pool, tenant_of(request), workflow_id), "workflow")
+        wanted = next((r for r in doc.revisions if r.revision == revision), None)
+        if wanted is None:
             raise ProblemError(
                 404, "not-found", "Not found", f"workflow {workflow_id} has no revision {revision}"
             )
-        return found
+        return wanted
 
     @post("/{workflow_id:str}/approve", opt=CHAT, status_code=202, summary="Approve the current revision")
     async def approve(
@@ -111,14 +107,3 @@ class WorkflowsController(Controller):
             return accepted(result, workflow_id=workflow_id)
 
         return await run_command(request, deps, run)
-
-
-def _tenant(request: Request[Any, Any, Any]) -> str:
-    principal: Principal = request.user
-    return principal.tenant
-
-
-def _found(doc: WorkflowDoc | None) -> WorkflowDoc:
-    if doc is None:
-        raise ProblemError(404, "not-found", "Not found", "no such workflow")
-    return doc
