@@ -20,7 +20,6 @@ from commands.conversations import stream_of as conversation_stream
 from commands.execute import load
 from commands.workflows import WORKFLOWS, approve_workflow
 from commands.workflows import stream_of as workflow_stream
-from domain.conversation_events import AssistantReplied
 from domain.conversation_process import ConversationProcess, Decision, Turn
 from domain.envelope import Envelope
 from domain.ids import derived_id
@@ -36,7 +35,17 @@ from domain.workflow_events import (
     WorkflowValidationFailed,
 )
 from handlers.managers import replies
-from handlers.managers.steps import ManagerDeps, append, decide_with_retry, load_process, new_event, step_id
+from handlers.managers.steps import (
+    ManagerDeps,
+    ReplyKind,
+    append,
+    decide_with_retry,
+    load_process,
+    new_event,
+    reply_event,
+    step_id,
+    unanswered,
+)
 from inference.gateway import GatewayCall
 from inference.operator import DEADLINE_S, MAX_TOKENS
 from inference.provider import ChatMessage
@@ -129,13 +138,13 @@ class TurnDesign:
             if report.valid:
                 n8n = self.deps.catalog.n8n_version
                 text = replies.workflow_ready(self.turn.language, decision.output, revision, n8n)
-                await self._reply(text, "workflow", decision, (self.workflow_id, revision))
+                await self._reply((text, "workflow"), decision, (self.workflow_id, revision))
                 if self.deps.auto_approve:
                     await self._approve(revision, decision)
                 return
             problems = tuple(p for p in report.problems if p.severity == "error")
         text = replies.workflow_invalid(self.turn.language, decision.output, revision, report, MAX_REPAIRS)
-        await self._reply(text, "failure", decision, (self.workflow_id, revision))
+        await self._reply((text, "failure"), decision, (self.workflow_id, revision))
 
     def _caller(self, problems: tuple[Problem, ...], round_: int) -> Callable[[str], GatewayCall]:
         return lambda attempt: self._call(problems, round_, attempt)
@@ -215,25 +224,13 @@ class TurnDesign:
         return WorkflowValidationFailed(revision=revision, problems=problems, failed_at=decision.at)
 
     async def _reply_without_workflow(self, decision: Decision) -> None:
-        if decision.outcome == "refused":
-            await self._reply(replies.refusal(self.turn.language, decision.reason), "refusal", decision, None)
-            return
-        text = replies.failure(self.turn.language, "the designer gave no usable workflow")
-        await self._reply(text, "failure", decision, None)
+        said = unanswered(self.turn.language, decision, "the designer gave no usable workflow")
+        await self._reply(said, decision, None)
 
     async def _reply(
-        self, text: str, kind: str, decision: Decision, workflow: tuple[str, int] | None
+        self, said: tuple[str, ReplyKind], decision: Decision, workflow: tuple[str, int] | None
     ) -> None:
-        reply = AssistantReplied(
-            message_id=self.id("reply-message"),
-            text=text,
-            in_reply_to=self.turn.message_id,
-            workflow_id=workflow[0] if workflow else None,
-            workflow_revision=workflow[1] if workflow else None,
-            kind=kind,  # type: ignore[arg-type]
-            replied_at=decision.at,
-        )
-        event = new_event(self.cause, self.id("reply"), reply, decision.at)
+        event = reply_event(self.cause, self.id, self.turn.message_id, said, decision.at, workflow=workflow)
         await append(self.deps, self.cause.tenant, self.stream, [event])
 
     async def _approve(self, revision: int, decision: Decision) -> None:

@@ -8,19 +8,22 @@ The user's earlier turns and the assistant's replies go with the message, so an 
 
 from __future__ import annotations
 
-from domain.conversation_events import AgentDelegated, AssistantReplied, Intent, IntentClassified
+from domain.conversation_events import AgentDelegated, Intent, IntentClassified
 from domain.conversation_process import ConversationProcess, Decision, Turn
 from domain.envelope import Envelope, NewEvent
 from domain.types import AgentRole, Sensitivity
 from handlers.managers import replies
 from handlers.managers.steps import (
     ManagerDeps,
+    ReplyKind,
     append,
     decide_with_retry,
     decoded,
     load_process,
     new_event,
+    reply_event,
     step_id,
+    unanswered,
 )
 from inference.gateway import GatewayCall
 from inference.operator import DEADLINE_S, MAX_TOKENS
@@ -100,20 +103,11 @@ def _consequences(cause: Envelope, turn: Turn, decision: Decision) -> list[NewEv
 
 
 def _reply(cause: Envelope, turn: Turn, decision: Decision, plan: OrchestratorPlan | None) -> NewEvent:
-    language = plan.language if plan is not None else None
-    if decision.outcome == "refused":
-        text, kind = replies.refusal(language, decision.reason), "refusal"
-    elif plan is None:
-        text, kind = replies.failure(language, "the request could not be understood"), "failure"
+    said: tuple[str, ReplyKind]
+    if plan is None:
+        said = unanswered(None, decision, "the request could not be understood")
     elif plan.reply.strip():
-        text, kind = plan.reply.strip(), "question" if plan.question else "answer"
+        said = plan.reply.strip(), "question" if plan.question else "answer"
     else:
-        text, kind = replies.help_reply(language), "answer"
-    reply = AssistantReplied(
-        message_id=step_id(cause, STEP, "reply-message"),
-        text=text,
-        in_reply_to=turn.message_id,
-        kind=kind,  # type: ignore[arg-type]
-        replied_at=decision.at,
-    )
-    return new_event(cause, step_id(cause, STEP, "reply"), reply, decision.at)
+        said = replies.help_reply(plan.language), "answer"
+    return reply_event(cause, lambda part: step_id(cause, STEP, part), turn.message_id, said, decision.at)

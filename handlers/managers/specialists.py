@@ -8,10 +8,9 @@ A refusal or a failure answers the whole turn: the user hears why, and the other
 
 from __future__ import annotations
 
-from domain.conversation_events import AgentFindingRecorded, AssistantReplied, Fact
+from domain.conversation_events import AgentFindingRecorded, Fact
 from domain.conversation_process import ConversationProcess, Decision, Delegation, Turn
 from domain.envelope import Envelope, NewEvent
-from handlers.managers import replies
 from handlers.managers.steps import (
     ManagerDeps,
     append,
@@ -19,7 +18,9 @@ from handlers.managers.steps import (
     decoded,
     load_process,
     new_event,
+    reply_event,
     step_id,
+    unanswered,
 )
 from inference.gateway import GatewayCall
 from inference.operator import DEADLINE_S, MAX_TOKENS
@@ -74,22 +75,8 @@ def _call(
 def _consequence(cause: Envelope, turn: Turn, delegation: Delegation, decision: Decision) -> NewEvent:
     finding = decoded(decision, AgentFindingOutput)
     if finding is None:
-        language = turn.language
-        if decision.outcome == "refused":
-            text, kind = replies.refusal(language, decision.reason), "refusal"
-        else:
-            text, kind = (
-                replies.failure(language, f"the {delegation.agent} specialist gave no usable answer"),
-                "failure",
-            )
-        reply = AssistantReplied(
-            message_id=step_id(cause, STEP, "reply-message"),
-            text=text,
-            in_reply_to=turn.message_id,
-            kind=kind,  # type: ignore[arg-type]
-            replied_at=decision.at,
-        )
-        return new_event(cause, step_id(cause, STEP, "reply"), reply, decision.at)
+        said = unanswered(turn.language, decision, f"the {delegation.agent} specialist gave no usable answer")
+        return reply_event(cause, lambda part: step_id(cause, STEP, part), turn.message_id, said, decision.at)
     recorded = AgentFindingRecorded(
         delegation_id=delegation.delegation_id,
         agent=delegation.agent,

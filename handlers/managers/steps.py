@@ -11,18 +11,19 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import msgspec
 
 from commands.execute import Loaded, StateFold, load
 from domain import conversation_process
-from domain.conversation_events import InferenceDecided
+from domain.conversation_events import AssistantReplied, InferenceDecided
 from domain.conversation_process import ConversationProcess, Decision
 from domain.envelope import DomainEvent, Envelope, EventOrigin, NewEvent
 from domain.errors import ConcurrencyConflict
 from domain.ids import derived_id
 from domain.n8n.catalog import NodeCatalog
+from handlers.managers import replies
 from inference.gateway import Gateway, GatewayCall
 from infra.event_store import RedisEventStore
 
@@ -110,6 +111,39 @@ async def decide_with_retry(
     if decision.outcome in ("ok", "refused"):
         return decision
     return await decide(deps, cause, state, make_call("2"), where)
+
+
+ReplyKind = Literal["answer", "question", "workflow", "refusal", "failure"]
+
+
+def reply_event(
+    cause: Envelope,
+    ids: Callable[[str], str],
+    answering: str,
+    said: tuple[str, ReplyKind],
+    at: datetime,
+    *,
+    workflow: tuple[str, int] | None = None,
+) -> NewEvent:
+    """The assistant's answer to the user message `answering`; `ids(part)` names the step's events."""
+    text, kind = said
+    reply = AssistantReplied(
+        message_id=ids("reply-message"),
+        text=text,
+        in_reply_to=answering,
+        workflow_id=workflow[0] if workflow else None,
+        workflow_revision=workflow[1] if workflow else None,
+        kind=kind,
+        replied_at=at,
+    )
+    return new_event(cause, ids("reply"), reply, at)
+
+
+def unanswered(language: str | None, decision: Decision, what: str) -> tuple[str, ReplyKind]:
+    """What to tell the user when a step got no usable answer: refused (privacy), or failed."""
+    if decision.outcome == "refused":
+        return replies.refusal(language, decision.reason), "refusal"
+    return replies.failure(language, what), "failure"
 
 
 def decoded(decision: Decision, kind: type[T]) -> T | None:
