@@ -208,6 +208,21 @@ async def run_with(
     return MainJob(store=store, runtime=runtime)
 
 
+async def one_conversation(
+    store: RedisEventStore, gateway: Gateway, pg_pool: asyncpg.Pool, redis_url: str, text: str
+) -> tuple[MainJob, str, Any]:
+    """One message through the main job on `gateway`; the job (stopped), the conversation, its reply."""
+    job = await run_with(store, gateway, pg_pool, redis_url)
+    try:
+        cid = await job.conversation()
+        await job.say(cid, text)
+        [reply] = await job.replies(cid)
+    finally:
+        await job.runtime.stop()
+        await gateway.aclose()
+    return job, cid, reply
+
+
 def plain_gateway(*, local: Any = None, cloud: Any = None) -> Gateway:
     return Gateway(local, cloud, OfflineProvider(), load_templates(), RoutingPolicy())
 
@@ -215,14 +230,7 @@ def plain_gateway(*, local: Any = None, cloud: Any = None) -> Gateway:
 async def answered_after_two_bad_answers(
     store: RedisEventStore, gateway: Gateway, pg_pool: asyncpg.Pool, redis_url: str
 ) -> None:
-    job = await run_with(store, gateway, pg_pool, redis_url)
-    try:
-        cid = await job.conversation()
-        await job.say(cid, DEMO)
-        [reply] = await job.replies(cid)
-    finally:
-        await job.runtime.stop()
-        await gateway.aclose()
+    job, cid, reply = await one_conversation(store, gateway, pg_pool, redis_url, DEMO)
 
     decisions = [
         e.envelope.data for e in await job.events(cid) if isinstance(e.envelope.data, InferenceDecided)
@@ -262,14 +270,7 @@ async def test_sensitive_data_with_only_a_cloud_model_is_refused_and_nothing_is_
     anthropic_server: AnthropicServer,
 ) -> None:
     gateway = plain_gateway(cloud=cloud_provider(anthropic_server.url))
-    job = await run_with(standalone_store, gateway, pg_pool, redis_url)
-    try:
-        cid = await job.conversation()
-        await job.say(cid, SENSITIVE)
-        [reply] = await job.replies(cid)
-    finally:
-        await job.runtime.stop()
-        await gateway.aclose()
+    job, cid, reply = await one_conversation(standalone_store, gateway, pg_pool, redis_url, SENSITIVE)
 
     refused = [
         e.envelope.data for e in await job.events(cid) if isinstance(e.envelope.data, InferenceRefused)
@@ -302,14 +303,7 @@ async def test_a_finding_drawn_from_a_sensitive_message_stays_local_even_when_it
     gateway = plain_gateway(
         local=local_provider(openai_server.url), cloud=cloud_provider(anthropic_server.url)
     )
-    job = await run_with(standalone_store, gateway, pg_pool, redis_url)
-    try:
-        cid = await job.conversation()
-        await job.say(cid, SENSITIVE)
-        await job.replies(cid)
-    finally:
-        await job.runtime.stop()
-        await gateway.aclose()
+    job, cid, _ = await one_conversation(standalone_store, gateway, pg_pool, redis_url, SENSITIVE)
 
     decisions = [
         e.envelope.data for e in await job.events(cid) if isinstance(e.envelope.data, InferenceDecided)
@@ -391,14 +385,7 @@ async def test_a_draft_the_validator_refuses_is_repaired_with_its_messages_at_mo
     for reply in scripted:
         openai_server.enqueue("POST", OpenAIServer.CHAT, local_reply(msgspec.to_builtins(reply)))
     gateway = plain_gateway(local=local_provider(openai_server.url))
-    job = await run_with(standalone_store, gateway, pg_pool, redis_url)
-    try:
-        cid = await job.conversation()
-        await job.say(cid, request)
-        [reply] = await job.replies(cid)
-    finally:
-        await job.runtime.stop()
-        await gateway.aclose()
+    _, _, reply = await one_conversation(standalone_store, gateway, pg_pool, redis_url, request)
 
     verdicts = [
         type(e.envelope.data).__name__
