@@ -77,13 +77,16 @@ async def _follow(port: int, key: str, watch: Watch, ready: asyncio.Event) -> No
     await conn.reader.readuntil(b"\r\n\r\n")
     ready.set()
     decoder = msgspec.json.Decoder(_Event)
+    pending = b""  # a line may span chunks
     while True:  # chunked transfer: a size line, then the chunk; SSE `data:` lines inside
         size = int((await conn.reader.readline()).strip() or b"0", 16)
-        chunk = await conn.reader.readexactly(size + 2)
+        pending += (await conn.reader.readexactly(size + 2))[:-2]
         at = time.perf_counter()
-        for line in chunk.split(b"\n"):
-            if line.startswith(b"data: "):
-                watch.see(decoder.decode(line[6:]), at)
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            data = line[6:].strip() if line.startswith(b"data: ") else b""
+            if data:  # keep-alive frames carry no event
+                watch.see(decoder.decode(data), at)
 
 
 async def _client(port: int, key: str, watch: Watch, count: int, out: list[tuple[str, float]]) -> None:
