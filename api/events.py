@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get
@@ -11,7 +11,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import ServerSentEvent
 
 from api.auth import AUDIT, READ
-from api.deps import ApiDeps, await_consistency
+from api.deps import ApiDeps, await_consistency, or_bad_cursor, tenant_of
 from api.problems import ProblemError
 from api.schemas import EventList
 from api.streams import conversation_events, tenant_events
@@ -41,14 +41,11 @@ class EventsController(Controller):
         cursor: FromQuery[str | None] = None,
     ) -> EventList:
         await await_consistency(request, deps, "archive")
-        principal: Principal = request.user
-        where = queries.EventFilter(stream=stream, type=type, since=since, until=until)
-        try:
-            rows = await queries.list_events(
-                deps.pool, principal.tenant, where, queries.Page(limit=limit, after=cursor)
-            )
-        except queries.BadCursor as exc:
-            raise ProblemError(422, "validation", "The request is not valid", f"cursor: {exc}") from None
+        where = queries.EventFilter(
+            stream=stream, type=type, since=_in_utc("since", since), until=_in_utc("until", until)
+        )
+        page = queries.Page(limit=limit, after=cursor)
+        rows = await or_bad_cursor(queries.list_events(deps.pool, tenant_of(request), where, page))
         return EventList(
             items=rows, next_cursor=queries.event_cursor(rows[-1]) if len(rows) == limit else None
         )
@@ -81,3 +78,15 @@ class EventsController(Controller):
                 422, "validation", "The request is not valid", "Last-Event-ID: a version number"
             )
         return ServerSentEvent(conversation_events(deps, principal.tenant, stream, int(last)))
+
+
+def _in_utc(name: str, value: datetime | None) -> datetime | None:
+    """A time the database can take: 0001-01-01T00:10+05:00 is a valid ISO date but before year 1 in UTC."""
+    if value is None or value.tzinfo is None:
+        return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ProblemError(
+            422, "validation", "The request is not valid", f"{name}: {value.isoformat()} is out of range"
+        ) from None

@@ -189,3 +189,25 @@ async def test_the_callers_traceparent_and_correlation_id_are_carried_into_the_e
     assert other.envelope.traceparent is not None
     assert other.envelope.traceparent.startswith("00-")
     assert other.envelope.traceparent != "garbage"
+
+
+async def test_the_audit_feed_takes_a_time_window_and_refuses_one_outside_what_can_be_stored(
+    stack: Stack,
+) -> None:
+    """Regression (found by the fuzz): a valid ISO date before year 1 once converted to UTC was a 500."""
+    token = (await start(stack))["consistency_token"]
+    async with stack.client("acme-auditor") as http:
+        window = await http.get(
+            "/v1/events",
+            params={"since": "2000-01-01T00:00:00+01:00"},
+            headers={"X-Consistency-Token": token},
+        )
+        before_year_one = await http.get("/v1/events", params={"until": "0001-01-01T00:10:11+05:00"})
+        after_9999 = await http.get("/v1/events", params={"since": "9999-12-31T23:59:59-05:00"})
+
+    assert window.status_code == 200
+    assert window.json()["items"]
+    for refused in (before_year_one, after_9999):
+        assert refused.status_code == 422
+        assert refused.headers["content-type"].startswith(PROBLEM)
+        assert "out of range" in refused.json()["detail"]
