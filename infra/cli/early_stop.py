@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
-import sys
 import threading
 from collections.abc import Awaitable
 from typing import TypeVar
@@ -17,7 +17,9 @@ T = TypeVar("T")
 
 
 def _stop_before_the_loop(_signum: int, _frame: object) -> None:
-    sys.exit(0)
+    # Nothing has started yet. A SystemExit raised here could land inside an import's class creation,
+    # where Python turns it into a RuntimeError (exit 1, a traceback): leave at once instead.
+    os._exit(0)
 
 
 def install() -> None:

@@ -18,7 +18,6 @@ from domain.n8n.catalog import default_catalog
 from domain.types import utc_now
 from handlers.app import HandlerRuntime
 from handlers.managers import ManagerDeps
-from inference.config import build_gateway, gateway_config_from_env
 from inference.gateway import Gateway
 from infra.cli import early_stop
 from infra.cli.demo import ErrorCount, check_read_side, play
@@ -73,6 +72,8 @@ def runtime_for(
 @contextlib.asynccontextmanager
 async def open_gateway() -> AsyncIterator[Gateway]:
     """The LLM gateway as the environment configures it (the offline planner when nothing is set)."""
+    from inference.config import build_gateway, gateway_config_from_env  # noqa: PLC0415 - the SDKs: slow
+
     try:
         config = gateway_config_from_env(os.environ)
     except ValueError as exc:
