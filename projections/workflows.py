@@ -35,7 +35,7 @@ class Revision(msgspec.Struct, frozen=True, kw_only=True):
     drafted_at: datetime
 
 
-class Decision(msgspec.Struct, frozen=True, kw_only=True):
+class Review(msgspec.Struct, frozen=True, kw_only=True):
     """A person's answer about a revision."""
 
     revision: int
@@ -52,8 +52,8 @@ class WorkflowDoc(msgspec.Struct, frozen=True, kw_only=True):
     status: str  # drafted | validated | invalid | approved | rejected | deployed | retired
     revision: int  # the current one
     revisions: tuple[Revision, ...] = ()
-    approved: Decision | None = None
-    rejected: Decision | None = None
+    approved: Review | None = None
+    rejected: Review | None = None
     created_at: datetime
     updated_at: datetime
     last_version: int
@@ -130,10 +130,10 @@ def _changes(doc: WorkflowDoc, data: Any) -> dict[str, Any]:
         case WorkflowApproved():
             return {
                 "status": "approved",
-                "approved": Decision(revision=data.revision, by=data.approved_by, at=data.approved_at),
+                "approved": Review(revision=data.revision, by=data.approved_by, at=data.approved_at),
             }
         case WorkflowRejected():
-            rejected = Decision(
+            rejected = Review(
                 revision=data.revision, by=data.rejected_by, at=data.rejected_at, reason=data.reason
             )
             return {"status": "rejected", "rejected": rejected}
