@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run demo eval test lint typecheck unit integration bench bench-append bench-command bench-main-job format clean n8n n8n-test
+.PHONY: install run demo eval test lint typecheck unit integration bench bench-append bench-command bench-main-job format clean n8n n8n-test n8n-catalog
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -74,6 +74,9 @@ n8n: ## install n8n into $(N8N_HOME) once (about 4 minutes, 2.3 GB); a no-op whe
 
 n8n-test: install n8n ## the tests that run our workflows on that real n8n
 	AIWF_N8N_HOME="$(N8N_HOME)" $(BIN)/pytest -m n8n tests/integration/n8n
+
+n8n-catalog: install n8n ## the validator's node catalogue, written from that n8n's node descriptions
+	$(BIN)/python -m infra.n8n.catalog_build --n8n-home "$(N8N_HOME)" --out domain/n8n/n8n-$(N8N_VERSION)-node-catalog.json
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -4,18 +4,46 @@ The catalogue was read from an installed n8n (`n8n-nodes-base/dist/types/nodes.j
 that release only, so it carries its n8n version and a new release means a new catalogue file.
 `inputs` / `outputs` are those of the type's first version: either a list of connection types or an
 n8n expression that computes them from the node's parameters (see `domain.n8n.ports`).
+`credential_rules` and `defaults` say which credential a node needs (see `domain.n8n.credentials`);
+the file is written by `infra.n8n.catalog_build`.
 """
 
 from __future__ import annotations
 
 import functools
 from importlib import resources
-from typing import Final
+from typing import Any, Final
 
 import msgspec
 
 CATALOG_FILE: Final = "n8n-2.8.4-node-catalog.json"
 STICKY_NOTE: Final = "n8n-nodes-base.stickyNote"
+
+
+Conditions = dict[str, tuple[Any, ...]]  # n8n's displayOptions `show` / `hide`: parameter → accepted values
+
+
+class CredentialRule(msgspec.Struct, frozen=True, kw_only=True):
+    """One credential of a node class's description: for its `versions`, when `show` / `hide` let it be
+    displayed and it is `required`, n8n refuses to activate the node without it."""
+
+    name: str
+    required: bool
+    versions: tuple[float, ...]
+    show: Conditions = {}
+    hide: Conditions = {}
+
+
+class ParameterDefault(msgspec.Struct, frozen=True, kw_only=True):
+    """A parameter's default value for `versions`, as one property of the description declares it; that
+    property counts only where its own `show` / `hide` (other than `@version`) let it be displayed.
+    Only the parameters that credential rules depend on are listed, in the description's order."""
+
+    name: str
+    versions: tuple[float, ...]
+    value: Any
+    show: Conditions = {}
+    hide: Conditions = {}
 
 
 class NodeType(msgspec.Struct, frozen=True, kw_only=True):
@@ -26,6 +54,8 @@ class NodeType(msgspec.Struct, frozen=True, kw_only=True):
     parameters: frozenset[str]  # top-level parameter names, over every version
     inputs: tuple[str, ...] | str
     outputs: tuple[str, ...] | str
+    credential_rules: tuple[CredentialRule, ...] = ()
+    defaults: tuple[ParameterDefault, ...] = ()
 
     def has_version(self, version: float) -> bool:
         return version in self.versions

@@ -1,16 +1,20 @@
 """Our catalogue and port model against the n8n that is installed: the same types and typeVersions,
-and the same output and input counts wherever n8n's own description gives them as a fixed list."""
+the same output and input counts wherever n8n's own description gives them as a fixed list, and the
+shipped file is what the generator writes from it."""
 
 from __future__ import annotations
 
 import json
+from importlib import resources
 from typing import Any
 
 import pytest
 
 from domain.n8n import default_catalog
+from domain.n8n.catalog import CATALOG_FILE
 from domain.n8n.document import Node
 from domain.n8n.ports import inputs, outputs
+from infra.n8n.catalog_build import build_catalog
 from tests.integration.n8n.conftest import require_n8n
 from tests.support.n8n import N8N_VERSION, n8n_home
 
@@ -64,3 +68,9 @@ def test_fixed_output_and_input_counts_agree_with_n8n_for_every_type_and_version
                 ):
                     disagreements.append((name, version, kind, len(declared), len(computed.labels)))
     assert disagreements == []
+
+
+def test_regenerating_the_catalogue_from_the_installed_n8n_gives_the_shipped_file() -> None:
+    require_n8n()
+    shipped = resources.files("domain.n8n").joinpath(CATALOG_FILE).read_text(encoding="utf-8")
+    assert build_catalog(n8n_home()) == shipped, "run `make n8n-catalog` and commit the catalogue"
