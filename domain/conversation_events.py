@@ -128,8 +128,9 @@ class AssistantReplied(DomainEvent, frozen=True, kw_only=True):
     workflow_id: str | None = None
     workflow_revision: int | None = None
     # answer: small talk or help; question: a detail is missing; workflow: a draft awaits approval;
-    # refusal: privacy kept the request from any allowed model; failure: the agents could not do it
-    kind: Literal["answer", "question", "workflow", "refusal", "failure"] = "answer"
+    # refusal: privacy kept the request from any allowed model; failure: the agents could not do it;
+    # deployment: what n8n answered when the approved workflow was deployed (in_reply_to is None)
+    kind: Literal["answer", "question", "workflow", "refusal", "failure", "deployment"] = "answer"
     replied_at: UtcDatetime
 
 

@@ -66,3 +66,16 @@ class InvalidInput(DomainError):
         prefix = f"{where}: " if where else ""
         super().__init__(f"{prefix}{', '.join(fields)}: the NUL character (U+0000) is not allowed in text")
         self.fields = fields
+
+
+class CredentialDataInvalid(DomainError):
+    """Credential data n8n's schema for its type refuses; each problem names a field, never a value."""
+
+    def __init__(self, credential_type: str, problems: list[str]) -> None:
+        super().__init__(f"the {credential_type} credential data is not valid: {'; '.join(problems)}")
+        self.credential_type = credential_type
+        self.problems = problems
+
+
+class NotConfigured(DomainError):
+    """What the request needs is not set up for this tenant (no n8n instance, say); the message says how."""

@@ -49,10 +49,18 @@ class WorkflowValidationFailed(DomainEvent, frozen=True, kw_only=True):
     failed_at: UtcDatetime
 
 
+class CredentialChoice(msgspec.Struct, frozen=True, kw_only=True):
+    """Which of the tenant's credentials of a type a person chose (by name) for this workflow."""
+
+    credential_type: NonEmptyStr
+    name: NonEmptyStr
+
+
 class WorkflowApproved(DomainEvent, frozen=True, kw_only=True):
     event_type: ClassVar[str] = "aiwf.workflow.approved.v1"
     revision: int
     approved_by: NonEmptyStr
+    choices: tuple[CredentialChoice, ...] = ()  # the credentials to deploy it with, where several fit
     approved_at: UtcDatetime
 
 
@@ -71,24 +79,63 @@ class WorkflowDeploymentRequested(DomainEvent, frozen=True, kw_only=True):
     deployment_id: NonEmptyStr
     revision: int
     target: NonEmptyStr  # base URL of the n8n instance
-    activate: bool = True
+    attempt: int = 1  # 1 for an approval; each retry a person asks for counts one more
+    choices: tuple[CredentialChoice, ...] = ()
+    requested_by: NonEmptyStr
     requested_at: UtcDatetime
 
 
+class MissingCredential(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A node that needs a credential of a type the tenant has not connected (or has several of, and
+    no person said which)."""
+
+    node: NonEmptyStr
+    credential_type: NonEmptyStr
+    candidates: tuple[str, ...] = ()  # names, when several are connected and none was chosen
+
+
+class WebhookEndpoint(msgspec.Struct, frozen=True, kw_only=True):
+    """Where the active workflow listens: its production URL and the HTTP method n8n registered."""
+
+    method: NonEmptyStr
+    url: NonEmptyStr
+
+
 class WorkflowDeployed(DomainEvent, frozen=True, kw_only=True):
+    """n8n confirmed the workflow active (every node linked to a credential it needs)."""
+
     event_type: ClassVar[str] = "aiwf.workflow.deployed.v1"
     deployment_id: NonEmptyStr
+    revision: int
     n8n_workflow_id: NonEmptyStr
+    n8n_version_id: str | None
     active: bool
+    webhooks: tuple[WebhookEndpoint, ...] = ()  # production URLs, /webhook/...
+    n8n_version: str | None = None
     deployed_at: UtcDatetime
+
+
+class WorkflowNeedsCredentials(DomainEvent, frozen=True, kw_only=True):
+    """Created (or updated) in n8n but left inactive: these nodes lack a credential. A credential of a
+    missing type connected later makes the deployer link it and activate."""
+
+    event_type: ClassVar[str] = "aiwf.workflow.needs_credentials.v1"
+    deployment_id: NonEmptyStr
+    revision: int
+    n8n_workflow_id: NonEmptyStr
+    missing: tuple[MissingCredential, ...]
+    noted_at: UtcDatetime
 
 
 class WorkflowDeploymentFailed(DomainEvent, frozen=True, kw_only=True):
     event_type: ClassVar[str] = "aiwf.workflow.deployment_failed.v1"
     deployment_id: NonEmptyStr
-    reason: str
-    status: int | None = None
-    retryable: bool
+    revision: int
+    attempt: int
+    status: int | None = None  # n8n's HTTP status; None when it could not be reached
+    message: str  # n8n's own message (its stack trace dropped), or ours when we refused first
+    retryable: bool  # the same request may succeed later (n8n down, 5xx, 429)
+    n8n_workflow_id: str | None = None
     failed_at: UtcDatetime
 
 
@@ -99,7 +146,26 @@ class WorkflowRetired(DomainEvent, frozen=True, kw_only=True):
     retired_at: UtcDatetime
 
 
-WorkflowStatus = Literal["drafted", "validated", "invalid", "approved", "rejected", "deployed", "retired"]
+class WorkflowDeactivated(DomainEvent, frozen=True, kw_only=True):
+    """The deployer turned the n8n copy of a retired workflow off."""
+
+    event_type: ClassVar[str] = "aiwf.workflow.deactivated.v1"
+    n8n_workflow_id: NonEmptyStr
+    deactivated_at: UtcDatetime
+
+
+WorkflowStatus = Literal[
+    "drafted",
+    "validated",
+    "invalid",
+    "approved",
+    "rejected",
+    "deploying",
+    "deployed",
+    "needs_credentials",
+    "deployment_failed",
+    "retired",
+]
 
 WORKFLOW_EVENTS: tuple[type[DomainEvent], ...] = (
     WorkflowDrafted,
@@ -109,6 +175,8 @@ WORKFLOW_EVENTS: tuple[type[DomainEvent], ...] = (
     WorkflowRejected,
     WorkflowDeploymentRequested,
     WorkflowDeployed,
+    WorkflowNeedsCredentials,
     WorkflowDeploymentFailed,
     WorkflowRetired,
+    WorkflowDeactivated,
 )

@@ -9,12 +9,16 @@ from typing import Any
 import msgspec
 
 from domain.workflow_events import (
+    MissingCredential,
     ValidationProblem,
+    WebhookEndpoint,
     WorkflowApproved,
+    WorkflowDeactivated,
     WorkflowDeployed,
     WorkflowDeploymentFailed,
     WorkflowDeploymentRequested,
     WorkflowDrafted,
+    WorkflowNeedsCredentials,
     WorkflowRejected,
     WorkflowRetired,
     WorkflowValidated,
@@ -44,16 +48,39 @@ class Review(msgspec.Struct, frozen=True, kw_only=True):
     reason: str = ""
 
 
+class Deployment(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """The latest deployment of the workflow to n8n and what n8n answered."""
+
+    deployment_id: str
+    revision: int
+    attempt: int
+    target: str  # the n8n instance
+    status: str  # deploying | deployed | needs_credentials | failed
+    requested_at: datetime
+    n8n_workflow_id: str | None = None
+    n8n_version_id: str | None = None
+    n8n_version: str | None = None
+    active: bool = False
+    webhooks: tuple[WebhookEndpoint, ...] = ()
+    missing: tuple[MissingCredential, ...] = ()  # needs_credentials: which node lacks which type
+    http_status: int | None = None  # failed: n8n's status, if it answered
+    message: str | None = None  # failed: n8n's message
+    retryable: bool | None = None
+    finished_at: datetime | None = None
+
+
 class WorkflowDoc(msgspec.Struct, frozen=True, kw_only=True):
     workflow_id: str
     tenant: str
     conversation_id: str
     name: str
-    status: str  # drafted | validated | invalid | approved | rejected | deployed | retired
+    status: str  # drafted validated invalid approved rejected deploying deployed needs_credentials
+    # deployment_failed retired
     revision: int  # the current one
     revisions: tuple[Revision, ...] = ()
     approved: Review | None = None
     rejected: Review | None = None
+    deployment: Deployment | None = None
     created_at: datetime
     updated_at: datetime
     last_version: int
@@ -137,13 +164,66 @@ def _changes(doc: WorkflowDoc, data: Any) -> dict[str, Any]:
                 revision=data.revision, by=data.rejected_by, at=data.rejected_at, reason=data.reason
             )
             return {"status": "rejected", "rejected": rejected}
-        case WorkflowDeploymentRequested() | WorkflowDeploymentFailed():
-            return {"status": "approved"}
-        case WorkflowDeployed():
-            return {"status": "deployed"}
+        case WorkflowDeploymentRequested():
+            deployment = Deployment(
+                deployment_id=data.deployment_id,
+                revision=data.revision,
+                attempt=data.attempt,
+                target=data.target,
+                status="deploying",
+                requested_at=data.requested_at,
+                n8n_workflow_id=doc.deployment.n8n_workflow_id if doc.deployment else None,
+            )
+            return {"status": "deploying", "deployment": deployment}
+        case WorkflowDeployed() | WorkflowNeedsCredentials() | WorkflowDeploymentFailed():
+            return _outcome(doc, data)
         case WorkflowRetired():
             return {"status": "retired"}
+        case WorkflowDeactivated() if doc.deployment is not None:
+            return {"deployment": msgspec.structs.replace(doc.deployment, active=False)}
     return {}
+
+
+def _outcome(
+    doc: WorkflowDoc, data: WorkflowDeployed | WorkflowNeedsCredentials | WorkflowDeploymentFailed
+) -> dict[str, Any]:
+    if doc.deployment is None or doc.deployment.deployment_id != data.deployment_id:
+        return {}
+    replace = msgspec.structs.replace
+    match data:
+        case WorkflowDeployed():
+            deployment = replace(
+                doc.deployment,
+                status="deployed",
+                n8n_workflow_id=data.n8n_workflow_id,
+                n8n_version_id=data.n8n_version_id,
+                n8n_version=data.n8n_version,
+                active=data.active,
+                webhooks=data.webhooks,
+                finished_at=data.deployed_at,
+            )
+            return {"status": "deployed", "deployment": deployment}
+        case WorkflowNeedsCredentials():
+            deployment = replace(
+                doc.deployment,
+                status="needs_credentials",
+                n8n_workflow_id=data.n8n_workflow_id,
+                active=False,
+                missing=data.missing,
+                finished_at=data.noted_at,
+            )
+            return {"status": "needs_credentials", "deployment": deployment}
+        case _:
+            deployment = replace(
+                doc.deployment,
+                status="failed",
+                n8n_workflow_id=data.n8n_workflow_id or doc.deployment.n8n_workflow_id,
+                http_status=data.status,
+                message=data.message,
+                retryable=data.retryable,
+                finished_at=data.failed_at,
+            )
+            return {"status": "deployment_failed", "deployment": deployment}
 
 
 def _verdict(

@@ -10,8 +10,8 @@ when no such node follows it, and a Respond to Webhook node fails when no webhoo
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
-from typing import Final
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Final, NamedTuple
 from urllib.parse import quote
 
 from domain.n8n.document import Node, Workflow
@@ -138,3 +138,50 @@ def _refuses_responder(node: Node, mode: object, version: float) -> bool:
     if node.type == WEBHOOK:
         return version >= 2 and mode not in ("responseNode", "streaming")
     return mode != "responseNode"  # n8n Form Trigger up to version 2.1
+
+
+class Registration(NamedTuple):
+    """A webhook n8n registers when the workflow is active: method, path under /webhook/, and node."""
+
+    method: str
+    path: str
+    node: str
+
+
+def registrations(wf: Workflow, n8n_workflow_id: str) -> tuple[Registration, ...]:
+    """What the workflow listens on once n8n holds it under `n8n_workflow_id` (paths an expression
+    decides are left out: nothing can be known of them before a run)."""
+    found: list[Registration] = []
+    for node in wf.nodes:
+        if node.type in (WEBHOOK, FORM_TRIGGER) and not node.disabled:
+            path = _path(node)
+            if path is not None:
+                path = path.replace("<workflow id>", n8n_workflow_id)
+                found.extend(Registration(method, path, node.name) for method in _methods(node))
+    return tuple(found)
+
+
+def production_urls(wf: Workflow, n8n_workflow_id: str, base_url: str) -> tuple[tuple[str, str], ...]:
+    """(method, production URL) of every registration, in node order."""
+    base = base_url.rstrip("/")
+    return tuple(
+        dict.fromkeys((r.method, f"{base}/webhook/{r.path}") for r in registrations(wf, n8n_workflow_id))
+    )
+
+
+def conflicts_with_deployed(
+    wf: Workflow, n8n_workflow_id: str, deployed: Mapping[str, Sequence[Registration]]
+) -> Iterator[Problem]:
+    """The webhooks this workflow would take from an active one (`deployed`: its registrations by the
+    active workflow's name): n8n refuses to activate the second."""
+    ours = {(r.method, r.path): r for r in registrations(wf, n8n_workflow_id)}
+    for owner, theirs in deployed.items():
+        for taken in theirs:
+            mine = ours.get((taken.method, taken.path))
+            if mine is not None:
+                yield error(
+                    "webhook_path_taken",
+                    mine.node,
+                    f'node "{mine.node}" listens to {taken.method} /webhook/{taken.path}, which the active '
+                    f'workflow "{owner}" uses already: give it another "path"',
+                )

@@ -8,6 +8,7 @@ import pytest
 from domain.canonical import seal
 from domain.catalog import REGISTRY
 from domain.conversation_events import CONVERSATION_EVENTS, UserMessageReceived
+from domain.credential_events import CREDENTIAL_EVENTS
 from domain.envelope import DomainEvent, Envelope
 from domain.errors import MalformedEvent, UnknownEventType
 from domain.registry import EventRegistry
@@ -33,7 +34,7 @@ def envelope_of(data: DomainEvent, event_type: str | None = None) -> Envelope:
 
 def test_every_event_of_the_catalogue_has_a_versioned_type_name() -> None:
     names = REGISTRY.types()
-    assert len(names) == len(CONVERSATION_EVENTS) + len(WORKFLOW_EVENTS)
+    assert len(names) == len(CONVERSATION_EVENTS) + len(WORKFLOW_EVENTS) + len(CREDENTIAL_EVENTS)
     assert all(name.startswith("aiwf.") and name.rsplit(".", 1)[1].startswith("v") for name in names)
 
 
