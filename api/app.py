@@ -13,6 +13,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from api.auth import KeyCache, TokenBucket, bearer_auth
 from api.context import request_context
 from api.conversations import ConversationsController
+from api.credentials import CredentialsController
 from api.deps import ApiDeps
 from api.events import EventsController
 from api.ops import asyncapi_route, live, metrics, ready
@@ -28,6 +29,7 @@ def create_app(deps: ApiDeps, asyncapi: dict[str, Any]) -> Litestar:
         route_handlers=[
             ConversationsController,
             WorkflowsController,
+            CredentialsController,
             EventsController,
             live,
             ready,

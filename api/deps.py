@@ -19,6 +19,7 @@ from api.read_cache import ConversationCaches
 from commands.context import CommandContext, decode_token
 from infra.api_keys import Principal
 from infra.event_store import RedisEventStore
+from infra.n8n.instances import NO_N8N, N8nInstances
 from infra.observability import correlation_id, request_id
 
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
@@ -42,6 +43,7 @@ class ApiDeps:
     limits: Limits
     lag: Any  # async () -> list[GroupLag]; the handler runtime's, when this process runs one
     caches: ConversationCaches
+    n8n: N8nInstances = NO_N8N
 
 
 def traceparent_of(request: Request[Any, Any, Any]) -> str:

@@ -17,12 +17,15 @@ from litestar.status_codes import (
 from commands.context import BadToken
 from domain.errors import (
     ConcurrencyConflict,
+    CredentialDataInvalid,
     DuplicateEventId,
     EventIdTaken,
     InvalidInput,
     InvalidTransition,
+    NotConfigured,
     NotFound,
 )
+from infra.n8n.errors import N8nError
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -148,6 +151,36 @@ def on_invalid_input(request: Request[Any, Any, Any], exc: InvalidInput) -> Resp
     return problem_response(request, problem)
 
 
+def on_credential_data(request: Request[Any, Any, Any], exc: CredentialDataInvalid) -> Response[Problem]:
+    problem = Problem(
+        type=TYPE_BASE + "validation",
+        title="The credential data is not valid for its type",
+        status=HTTP_422_UNPROCESSABLE_ENTITY,
+        detail=f"n8n's schema for {exc.credential_type} refuses the data; nothing was stored",
+        errors=tuple(FieldError(field="data", message=problem) for problem in exc.problems),
+    )
+    return problem_response(request, problem)
+
+
+def on_not_configured(request: Request[Any, Any, Any], exc: NotConfigured) -> Response[Problem]:
+    problem = Problem(
+        type=TYPE_BASE + "not-configured", title="Not configured", status=HTTP_409_CONFLICT, detail=str(exc)
+    )
+    return problem_response(request, problem)
+
+
+def on_n8n_error(request: Request[Any, Any, Any], exc: N8nError) -> Response[Problem]:
+    """n8n's own message (its trace and any secret dropped by the client); 503 when it may pass."""
+    status = 503 if exc.retryable else 502
+    problem = Problem(
+        type=TYPE_BASE + "n8n-error",
+        title="n8n could not do it" if exc.status is not None else "n8n is unreachable",
+        status=status,
+        detail=str(exc),
+    )
+    return problem_response(request, problem)
+
+
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     problem = Problem(
@@ -167,5 +200,8 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     DuplicateEventId: on_conflict,
     BadToken: on_bad_token,
     InvalidInput: on_invalid_input,
+    CredentialDataInvalid: on_credential_data,
+    NotConfigured: on_not_configured,
+    N8nError: on_n8n_error,
     Exception: on_unexpected,
 }

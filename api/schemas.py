@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 
@@ -31,8 +31,50 @@ class CloseBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     reason: Reason = ""
 
 
+CredentialType = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z][A-Za-z0-9]{0,99}$")]
+CredentialName = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+
+
 class ApproveBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     revision: int | None = None
+    # where the tenant has several credentials of a type: which one (by name) to deploy with
+    credentials: dict[CredentialType, CredentialName] = msgspec.field(default_factory=dict)
+
+
+class DeployBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    credentials: dict[CredentialType, CredentialName] | None = None  # None: those chosen at approval
+
+
+class RetireBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    reason: Reason = ""
+
+
+class ConnectCredentialBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """`data` goes to n8n, which encrypts and keeps it; it is in no event, log line, error or read model."""
+
+    type: CredentialType
+    name: CredentialName
+    data: dict[str, Any]
+
+    def __repr__(self) -> str:
+        return f"ConnectCredentialBody(type={self.type!r}, name={self.name!r}, data=<hidden>)"
+
+
+class CredentialItem(msgspec.Struct, frozen=True, kw_only=True):
+    credential_id: str  # n8n's id
+    type: str
+    name: str
+    connected_at: datetime
+
+
+class CredentialAwaited(msgspec.Struct, frozen=True, kw_only=True):
+    workflow_id: str
+    types: list[str]
+
+
+class CredentialList(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[CredentialItem]
+    awaited: list[CredentialAwaited]  # workflows left inactive until a credential of these types is connected
 
 
 class RejectBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -49,6 +91,7 @@ class Accepted(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     consistency_token: str
     conversation_id: str | None = None
     workflow_id: str | None = None
+    credential_id: str | None = None
 
 
 class ConversationList(msgspec.Struct, frozen=True, kw_only=True):

@@ -18,13 +18,20 @@ from api.idempotency import sweep_periodically
 from api.read_cache import ConversationCaches
 from handlers.runtime.consumer_group import GroupLag
 from infra.event_store import RedisEventStore
+from infra.n8n.instances import NO_N8N, N8nInstances
 
 LagProbe = Callable[[], Awaitable[list[GroupLag]]]
 
 
 @contextlib.asynccontextmanager
 async def api_services(
-    store: RedisEventStore, pool: asyncpg.Pool, database_url: str, limits: Limits, lag: LagProbe
+    store: RedisEventStore,
+    pool: asyncpg.Pool,
+    database_url: str,
+    limits: Limits,
+    lag: LagProbe,
+    *,
+    n8n: N8nInstances = NO_N8N,
 ) -> AsyncIterator[ApiDeps]:
     waiter = ConsistencyWaiter(pool, database_url)
     hub = StreamHub(store)
@@ -42,6 +49,7 @@ async def api_services(
             limits=limits,
             lag=lag,
             caches=ConversationCaches(waiter),
+            n8n=n8n,
         )
     finally:
         sweeper.cancel()

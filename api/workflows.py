@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
@@ -13,15 +13,17 @@ from api.auth import CHAT, READ
 from api.commanding import accepted, run_command
 from api.deps import ApiDeps, await_consistency, found, or_bad_cursor, tenant_of
 from api.problems import ProblemError
-from api.schemas import ApproveBody, RejectBody, WorkflowList
+from api.schemas import Accepted, ApproveBody, DeployBody, RejectBody, RetireBody, WorkflowList
 from commands.context import CommandContext
-from commands.workflows import approve_workflow, reject_workflow
+from commands.workflows import approve_workflow, reject_workflow, request_deployment, retire_workflow
+from domain.errors import NotConfigured
+from domain.workflow_events import CredentialChoice, WorkflowStatus
 from projections import queries
 from projections.workflows import Revision, WorkflowDoc
 
 VIEWS = "workflow_views"
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
-Status = Literal["drafted", "validated", "invalid", "approved", "rejected", "deployed", "retired"]
+Status = WorkflowStatus
 
 
 class WorkflowsController(Controller):
@@ -83,14 +85,9 @@ class WorkflowsController(Controller):
         workflow_id: FromPath[str],
         data: JSONBody[ApproveBody | None] = None,
     ) -> Response[bytes]:
-        revision = data.revision if data else None
-
-        async def run(ctx: CommandContext) -> Any:
-            return accepted(
-                await approve_workflow(deps.store, ctx, workflow_id, revision), workflow_id=workflow_id
-            )
-
-        return await run_command(request, deps, run)
+        return await run_command(
+            request, deps, lambda ctx: approve(deps, workflow_id, data or ApproveBody(), ctx)
+        )
 
     @post("/{workflow_id:str}/reject", opt=CHAT, status_code=202, summary="Reject the current revision")
     async def reject(
@@ -100,10 +97,62 @@ class WorkflowsController(Controller):
         workflow_id: FromPath[str],
         data: JSONBody[RejectBody | None] = None,
     ) -> Response[bytes]:
-        body = data or RejectBody()
+        return await run_command(
+            request, deps, lambda ctx: reject(deps, workflow_id, data or RejectBody(), ctx)
+        )
 
-        async def run(ctx: CommandContext) -> Any:
-            result = await reject_workflow(deps.store, ctx, workflow_id, body.revision, body.reason)
-            return accepted(result, workflow_id=workflow_id)
+    @post(
+        "/{workflow_id:str}/deploy",
+        opt=CHAT,
+        status_code=202,
+        summary="Deploy the approved revision again (after a failure, or with other credentials)",
+    )
+    async def deploy(
+        self,
+        request: Request[Any, Any, Any],
+        deps: NamedDependency[ApiDeps],
+        workflow_id: FromPath[str],
+        data: JSONBody[DeployBody | None] = None,
+    ) -> Response[bytes]:
+        return await run_command(
+            request, deps, lambda ctx: deploy(deps, workflow_id, data or DeployBody(), ctx)
+        )
 
-        return await run_command(request, deps, run)
+    @post("/{workflow_id:str}/retire", opt=CHAT, status_code=202, summary="Retire it (deactivated in n8n)")
+    async def retire(
+        self,
+        request: Request[Any, Any, Any],
+        deps: NamedDependency[ApiDeps],
+        workflow_id: FromPath[str],
+        data: JSONBody[RetireBody | None] = None,
+    ) -> Response[bytes]:
+        return await run_command(
+            request, deps, lambda ctx: retire(deps, workflow_id, data or RetireBody(), ctx)
+        )
+
+
+def _choices(chosen: dict[str, str]) -> tuple[CredentialChoice, ...]:
+    return tuple(CredentialChoice(credential_type=kind, name=name) for kind, name in sorted(chosen.items()))
+
+
+async def approve(deps: ApiDeps, workflow_id: str, body: ApproveBody, ctx: CommandContext) -> Accepted:
+    result = await approve_workflow(deps.store, ctx, workflow_id, body.revision, _choices(body.credentials))
+    return accepted(result, workflow_id=workflow_id)
+
+
+async def reject(deps: ApiDeps, workflow_id: str, body: RejectBody, ctx: CommandContext) -> Accepted:
+    result = await reject_workflow(deps.store, ctx, workflow_id, body.revision, body.reason)
+    return accepted(result, workflow_id=workflow_id)
+
+
+async def deploy(deps: ApiDeps, workflow_id: str, body: DeployBody, ctx: CommandContext) -> Accepted:
+    instance = deps.n8n.instance_for(ctx.tenant)
+    if instance is None:
+        raise NotConfigured("no n8n instance is configured for this tenant: set N8N_URL and N8N_API_KEY")
+    choices = None if body.credentials is None else _choices(body.credentials)
+    result = await request_deployment(deps.store, ctx, workflow_id, instance.url, choices)
+    return accepted(result, workflow_id=workflow_id)
+
+
+async def retire(deps: ApiDeps, workflow_id: str, body: RetireBody, ctx: CommandContext) -> Accepted:
+    return accepted(await retire_workflow(deps.store, ctx, workflow_id, body.reason), workflow_id=workflow_id)

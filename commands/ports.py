@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 from domain.envelope import EventOrigin, NewEvent, Position, StoredEvent
 
@@ -19,3 +19,26 @@ class EventStore(Protocol):
     async def append(
         self, stream: str, events: Sequence[NewEvent], expected_version: int, origin: EventOrigin
     ) -> list[Position]: ...
+
+
+class VaultCredential(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+
+
+class CredentialVault(Protocol):
+    """Where a tenant's credentials live (its n8n instance): it encrypts and keeps the data; we keep
+    only what it names them by."""
+
+    async def credential_schema(self, type: str) -> dict[str, Any] | None:
+        """None: the instance has no credential type of that name."""
+
+    async def create_credential(self, name: str, type: str, data: Mapping[str, Any]) -> VaultCredential: ...
+
+    async def delete_credential(self, credential_id: str) -> None: ...
+
+    async def list_credentials(self) -> Sequence[VaultCredential]: ...

@@ -11,6 +11,8 @@ from domain.catalog import REGISTRY
 from infra.embedded import start_postgres, start_valkey
 from infra.event_store import RedisEventStore
 from infra.keys import KeySpace
+from infra.n8n.client import N8nInstance
+from infra.n8n.instances import NO_N8N, N8nInstances
 from infra.redis_cmds import hget
 from infra.redis_conn import RedisConnection, ServerFacts, connect
 from infra.settings import Durability, Settings
@@ -30,6 +32,7 @@ class Infrastructure:
     store: RedisEventStore
     database_url: str
     notes: list[str] = field(default_factory=list)
+    n8n: N8nInstances = NO_N8N
 
 
 def fsync_wait(durability: Durability, facts: ServerFacts, timeout_ms: int) -> tuple[int | None, str]:
@@ -56,6 +59,21 @@ async def check_partitions(redis: RedisConnection, keys: KeySpace) -> None:
         )
 
 
+def n8n_instances(settings: Settings) -> N8nInstances:
+    if settings.n8n_url is None or settings.n8n_api_key is None:
+        return NO_N8N
+    instance = N8nInstance(
+        url=settings.n8n_url, api_key=settings.n8n_api_key, webhook_url=settings.n8n_webhook_url
+    )
+    return N8nInstances(instance)
+
+
+def n8n_note(settings: Settings) -> str:
+    if settings.n8n_url is None:
+        return "n8n: none configured (N8N_URL, N8N_API_KEY): approved workflows are not deployed"
+    return f"n8n: approved workflows are deployed to {settings.n8n_url}"
+
+
 @contextlib.asynccontextmanager
 async def open_infrastructure(settings: Settings) -> AsyncIterator[Infrastructure]:
     stoppers: list[Callable[[], None]] = []
@@ -77,7 +95,12 @@ async def open_infrastructure(settings: Settings) -> AsyncIterator[Infrastructur
             wait_ms, note = fsync_wait(settings.durability, redis.facts, settings.waitaof_timeout_ms)
             notes.append(note)
             store = RedisEventStore(redis, keys, REGISTRY, wait_fsync_ms=wait_ms)
-            yield Infrastructure(settings, redis, redis_url, store, database_url, notes)
+            n8n = n8n_instances(settings)
+            notes.append(n8n_note(settings))
+            try:
+                yield Infrastructure(settings, redis, redis_url, store, database_url, notes, n8n)
+            finally:
+                await n8n.aclose()
         finally:
             await redis.close()
     finally:

@@ -42,6 +42,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_per_s: int = 50
     rate_burst: int = 100
     idempotency_ttl_s: int = 86400
+    n8n_url: str | None = None  # the tenants' n8n instance; None: approvals are not deployed
+    n8n_api_key: str | None = msgspec.field(default=None)
+    n8n_webhook_url: str | None = None  # n8n's WEBHOOK_URL when it differs from n8n_url
+
+    def __repr__(self) -> str:
+        fields = {f: getattr(self, f) for f in self.__struct_fields__}
+        if fields["n8n_api_key"] is not None:
+            fields["n8n_api_key"] = "<hidden>"
+        return f"Settings({', '.join(f'{k}={v!r}' for k, v in fields.items())})"
 
 
 def _url(schemes: tuple[str, ...]) -> Callable[[str], str]:
@@ -93,6 +102,8 @@ def _level(value: str) -> str:
     return value.upper()
 
 
+_SECRET = frozenset({"N8N_API_KEY"})
+
 # variable → (field, parser)
 _VARIABLES: dict[str, tuple[str, Callable[[str], Any]]] = {
     "REDIS_URL": ("redis_url", _url(("redis", "rediss", "unix"))),
@@ -112,6 +123,9 @@ _VARIABLES: dict[str, tuple[str, Callable[[str], Any]]] = {
     "AIWF_RATE_PER_S": ("rate_per_s", _int_between(1, 1_000_000)),
     "AIWF_RATE_BURST": ("rate_burst", _int_between(1, 1_000_000)),
     "AIWF_IDEMPOTENCY_TTL_S": ("idempotency_ttl_s", _int_between(60, 30 * 86400)),
+    "N8N_URL": ("n8n_url", _url(("http", "https"))),
+    "N8N_API_KEY": ("n8n_api_key", str),
+    "N8N_WEBHOOK_URL": ("n8n_webhook_url", _url(("http", "https"))),
 }
 
 
@@ -126,7 +140,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         try:
             values[field] = parse(raw)
         except ValueError as exc:
-            raise SettingsError(f"{variable}={raw!r} is not valid: {exc}") from None
+            shown = "<hidden>" if variable in _SECRET else repr(raw)
+            raise SettingsError(f"{variable}={shown} is not valid: {exc}") from None
+    if ("n8n_url" in values) != ("n8n_api_key" in values):
+        raise SettingsError(
+            "N8N_URL and N8N_API_KEY go together: set both to deploy to n8n, or neither "
+            "(see docs/deployment.md for how to make an API key)"
+        )
     return Settings(**values)
 
 

@@ -18,6 +18,7 @@ from handlers.app import HandlerRuntime
 from handlers.managers import ManagerDeps
 from infra.api_keys import create_key
 from infra.event_store import RedisEventStore
+from infra.n8n.instances import NO_N8N, N8nInstances
 from projections.catalog import PROJECTORS
 from tests.integration.handlers.conftest import FAST, runtime_for
 from tests.support.cluster import free_port
@@ -46,6 +47,7 @@ async def running_stack(
     limits: Limits,
     *,
     managers: ManagerDeps | None = None,
+    n8n: N8nInstances = NO_N8N,
 ) -> AsyncIterator[Stack]:
     """Projectors always; the main job's process managers too when `managers` is given."""
     runtime = runtime_for(store, redis_url)
@@ -57,7 +59,7 @@ async def running_stack(
     for tenant, role in [("acme", "member"), ("acme", "auditor"), ("acme", "admin"), ("globex", "member")]:
         keys[f"{tenant}-{role}"], _ = await create_key(pool, tenant, role)
     port = free_port()
-    async with api_services(store, pool, database_url, limits, runtime.lag) as deps:
+    async with api_services(store, pool, database_url, limits, runtime.lag, n8n=n8n) as deps:
         api = server(deps, redis_url, "127.0.0.1", port)
         task = asyncio.create_task(api.serve())
         while not api.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
