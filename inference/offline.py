@@ -87,7 +87,7 @@ def answer(role: AgentRole, conversation: str) -> RoleOutput:
         case AgentRole.ORCHESTRATOR:
             return plan(reading)
         case AgentRole.DESIGNER:
-            return design_workflow(reading)
+            return design_workflow(reading, conversation)
         case AgentRole.SALES:
             return finding("sales", reading)
         case AgentRole.LOGISTICS:

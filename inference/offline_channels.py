@@ -73,7 +73,8 @@ def _google_sheets(message: Message) -> Parameters:
     return {
         "resource": "sheet",
         "operation": "append",
-        "documentId": {"__rl": True, "mode": "url", "value": "SET_GOOGLE_SHEET_URL"},
+        # By id: n8n checks a "url" value against the form of a Google Sheets address at activation.
+        "documentId": {"__rl": True, "mode": "id", "value": "SET_GOOGLE_SHEET_ID"},
         "sheetName": {"__rl": True, "mode": "name", "value": "Sheet1"},
         "columns": {"mappingMode": "autoMapInputData", "value": {}, "matchingColumns": [], "schema": []},
         "options": {},

@@ -7,6 +7,7 @@ hang off the branch whose result they report. Connections are keyed by node name
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from pathlib import Path
@@ -85,9 +86,10 @@ class _Graph:
         return spec
 
 
-def design_workflow(reading: Reading) -> WorkflowDesign:
+def design_workflow(reading: Reading, request: str = "") -> WorkflowDesign:
+    """`request` (the conversation's text) keys what must differ between workflows: a webhook's path."""
     graph = _Graph()
-    trigger = graph.add(_trigger(reading))
+    trigger = graph.add(_trigger(reading, request))
     data = trigger
     if reading.schedule is not None and _needs_orders(reading):
         data = graph.add(fetch_orders(source_of(reading), period_of(reading)), after=trigger)
@@ -102,12 +104,19 @@ def design_workflow(reading: Reading) -> WorkflowDesign:
     )
 
 
-def _trigger(reading: Reading) -> NodeSpec:
+def _trigger(reading: Reading, request: str) -> NodeSpec:
     if reading.schedule is not None:
         return schedule_trigger(reading.schedule)
     if reading.on_new_order or reading.sources:
         return order_trigger(source_of(reading), paid_only=reading.paid_only)
-    return webhook_trigger(_slug(" ".join(reading.agents) or "automation"))
+    return webhook_trigger(f"{_slug(' '.join(reading.agents) or 'automation')}-{_request_key(request)}")
+
+
+def _request_key(request: str) -> str:
+    """Six hex digits of the conversation's first line: two workflows of a tenant may not listen on one
+    path (n8n refuses the second), while the revisions of one keep theirs."""
+    first = next((line.strip() for line in request.splitlines() if line.strip()), "")
+    return hashlib.sha256(first.encode()).hexdigest()[:6]
 
 
 def _needs_orders(reading: Reading) -> bool:

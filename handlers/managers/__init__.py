@@ -1,8 +1,9 @@
-"""The process managers of the main job: orchestrator, specialists, designer (docs/adr/0018)."""
+"""The process managers of the main job: orchestrator, specialists, designer (docs/adr/0018), deployer
+(docs/adr/0019)."""
 
 from __future__ import annotations
 
-from handlers.managers import designer, orchestrator, specialists
+from handlers.managers import deployer, designer, orchestrator, specialists
 from handlers.managers.runner import Handler, ManagerProcessor
 from handlers.managers.steps import ManagerDeps
 
@@ -12,6 +13,7 @@ MANAGERS: tuple[tuple[str, object, Handler], ...] = (
     ("orchestrator", orchestrator.handles, orchestrator.on_user_message),
     ("specialists", specialists.handles, specialists.on_delegated),
     ("designer", designer.handles, designer.on_event),
+    ("deployer", deployer.handles, deployer.on_event),
 )
 
 

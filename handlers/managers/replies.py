@@ -16,6 +16,7 @@ from typing import Any, Final
 import msgspec
 
 from domain.n8n.report import ValidationReport
+from domain.workflow_events import MissingCredential, WebhookEndpoint
 
 REPLIES_FILE: Final = Path(__file__).with_name("replies.toml")
 LANGUAGES: Final = ("fr", "ar", "darija", "en")
@@ -28,6 +29,11 @@ class Texts(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     failure: str
     workflow: str
     invalid: str
+    deployed: str
+    needs_credentials: str
+    deploy_failed: str
+    deploy_retry: str
+    webhook_urls: str
 
 
 @functools.cache
@@ -66,6 +72,35 @@ def workflow_invalid(
     problem = errors[0].message if errors else "?"
     return texts(language).invalid.format(
         name=name, revision=revision, count=len(errors), rounds=rounds, problem=problem
+    )
+
+
+def deployed(
+    language: str | None, name: str, revision: int, n8n: str, webhooks: tuple[WebhookEndpoint, ...]
+) -> str:
+    t = texts(language)
+    shown = t.webhook_urls.format(urls=", ".join(f"{w.method} {w.url}" for w in webhooks)) if webhooks else ""
+    return t.deployed.format(name=name, revision=revision, n8n=n8n, urls=shown)
+
+
+def needs_credentials(
+    language: str | None, name: str, revision: int, missing: tuple[MissingCredential, ...]
+) -> str:
+    """Which node needs which type, e.g. `slackApi (« Post to Slack »)`; names of candidates if several."""
+    wanted: dict[str, list[str]] = {}
+    for need in missing:
+        wanted.setdefault(need.credential_type, []).append(need.node)
+    listed = ", ".join(f"{kind} (« {' », « '.join(nodes)} »)" for kind, nodes in wanted.items())
+    return texts(language).needs_credentials.format(name=name, revision=revision, missing=listed)
+
+
+def deploy_failed(
+    language: str | None, *, name: str, revision: int, attempt: int, why: str, retry_with: str | None
+) -> str:
+    t = texts(language)
+    retry = t.deploy_retry.format(workflow_id=retry_with) if retry_with else ""
+    return t.deploy_failed.format(
+        name=name, revision=revision, attempt=attempt, why=why.rstrip(". "), retry=retry
     )
 
 

@@ -26,6 +26,7 @@ from domain.n8n.catalog import NodeCatalog
 from handlers.managers import replies
 from inference.gateway import Gateway, GatewayCall
 from infra.event_store import RedisEventStore
+from infra.n8n.instances import NO_N8N, N8nInstances
 
 SOURCE = "aiwf://agents"
 T = TypeVar("T")
@@ -46,6 +47,7 @@ class ManagerDeps:
     catalog: NodeCatalog
     clock: Callable[[], datetime]
     auto_approve: bool = False
+    n8n: N8nInstances = NO_N8N  # none configured: an approval ends at `approved`
 
 
 def step_id(cause: Envelope | str, step: str, *parts: str) -> str:
@@ -113,13 +115,13 @@ async def decide_with_retry(
     return await decide(deps, cause, state, make_call("2"), where)
 
 
-ReplyKind = Literal["answer", "question", "workflow", "refusal", "failure"]
+ReplyKind = Literal["answer", "question", "workflow", "refusal", "failure", "deployment"]
 
 
 def reply_event(
     cause: Envelope,
     ids: Callable[[str], str],
-    answering: str,
+    answering: str | None,
     said: tuple[str, ReplyKind],
     at: datetime,
     *,

@@ -94,6 +94,11 @@ def _platform_commands(commands: Any) -> None:
     run.add_argument("--port", type=int, help="HTTP port (default AIWF_PORT or 8080)")
     run.set_defaults(command=serving.run)
     demo = commands.add_parser("demo", help="run the main job once, end to end, and print a summary")
+    demo.add_argument(
+        "--demo-credentials",
+        action="store_true",
+        help="with an n8n configured: connect dummy credentials of the types the workflow lacks",
+    )
     demo.set_defaults(command=serving.demo)
     evaluation = commands.add_parser("eval", help="play the corpus of requests through the main job, scored")
     evaluation.add_argument("--corpus", help="the corpus JSON (default tests/corpus/main_job.json)")

@@ -3,7 +3,9 @@ as the API, answered by the main job's process managers, with a summary of every
 
 The demo fails (exit 1) when any step is missing: no reply, no specialist, no valid workflow, no
 approval when auto-approval is on, a read model that differs from a replay of the log, an audit
-problem, or an error logged by the handlers.
+problem, or an error logged by the handlers. With an n8n configured (N8N_URL, N8N_API_KEY) it also
+fails unless the workflow ends active in n8n, as n8n itself confirms; `--demo-credentials` connects
+dummy credentials for the types it lacks. Without one, it says that deployment was skipped.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import asyncpg
 from commands.context import CommandContext
 from commands.conversations import send_message, start_conversation
 from commands.conversations import stream_of as conversation_stream
+from commands.credentials import connect_credential
 from commands.workflows import stream_of as workflow_stream
 from domain.conversation_events import (
     AgentDelegated,
@@ -30,13 +33,17 @@ from domain.conversation_events import (
 from domain.envelope import StoredEvent
 from domain.workflow_events import (
     WorkflowApproved,
+    WorkflowDeployed,
+    WorkflowDeploymentFailed,
     WorkflowDrafted,
+    WorkflowNeedsCredentials,
     WorkflowValidated,
     WorkflowValidationFailed,
 )
 from handlers.app import HandlerRuntime
 from handlers.rebuild import replay
 from infra.audit import verify_store
+from infra.n8n.dummy_credentials import dummy_data
 from infra.runtime import Infrastructure
 from projections import queries
 from projections.catalog import PROJECTORS
@@ -61,6 +68,9 @@ class DemoRun:
     def check(self, ok: bool, line: str) -> None:
         self.lines.append(("ok    " if ok else "MISS  ") + line)
         self.ok = self.ok and ok
+
+    def miss(self, line: str) -> None:
+        self.check(ok=False, line=line)
 
 
 async def play(
@@ -182,3 +192,70 @@ class ErrorCount(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.count += 1
+
+
+async def deploy(infra: Infrastructure, run: DemoRun, *, demo_credentials: bool) -> None:
+    """With an n8n configured, the approved workflow's deployment as the deployer recorded it (and, when
+    told to, dummy credentials connected for every type it lacks, so that it activates)."""
+    if run.workflow_id is None:
+        return
+    client = infra.n8n.client_for(run.tenant)
+    if client is None:
+        run.lines.append(
+            "n8n: none configured (N8N_URL, N8N_API_KEY): deployment skipped, the workflow stays approved"
+        )
+        return
+    outcome = await _deployment_outcome(infra, run.workflow_id)
+    if isinstance(outcome, WorkflowNeedsCredentials) and demo_credentials:
+        kinds = sorted({m.credential_type for m in outcome.missing})
+        run.lines.append(
+            f"n8n: the workflow lacks {', '.join(kinds)}; connecting dummy ones (--demo-credentials)"
+        )
+        await _connect_dummies(infra, run, kinds)
+        outcome = await _deployment_outcome(infra, run.workflow_id, after=outcome)
+    match outcome:
+        case WorkflowDeployed():
+            live = await client.get_workflow(outcome.n8n_workflow_id)
+            run.check(
+                live.active,
+                f"deployed to n8n {outcome.n8n_version}: workflow {live.id}, active={live.active}",
+            )
+        case WorkflowNeedsCredentials():
+            missing = ", ".join(sorted({m.credential_type for m in outcome.missing}))
+            run.miss(
+                f"n8n: saved inactive, it lacks {missing} (connect them, or run with --demo-credentials)",
+            )
+        case WorkflowDeploymentFailed():
+            run.miss(f"n8n: deployment failed ({outcome.status}): {outcome.message}")
+        case None:
+            run.miss(f"n8n: no deployment outcome within {WAIT_S:.0f} s")
+
+
+DeploymentOutcome = WorkflowDeployed | WorkflowNeedsCredentials | WorkflowDeploymentFailed
+
+
+async def _deployment_outcome(
+    infra: Infrastructure, workflow_id: str, after: DeploymentOutcome | None = None
+) -> DeploymentOutcome | None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT_S
+    while loop.time() < deadline:
+        data = [e.envelope.data for e in await infra.store.read_stream(workflow_stream(workflow_id))]
+        outcomes = [d for d in data if isinstance(d, DeploymentOutcome)]
+        if outcomes and outcomes[-1] != after:
+            return outcomes[-1]
+        await asyncio.sleep(0.05)
+    return None
+
+
+async def _connect_dummies(infra: Infrastructure, run: DemoRun, kinds: list[str]) -> None:
+    vault = infra.n8n.vault_for(run.tenant)
+    assert vault is not None
+    ctx = CommandContext(tenant=run.tenant, actor="demo", now=datetime.now(UTC), source="aiwf://demo")
+    for kind in kinds:
+        schema = await vault.credential_schema(kind)
+        data = dummy_data(schema or {})
+        _, credential_id = await connect_credential(
+            infra.store, vault, ctx, credential_type=kind, name=f"aiwf demo {kind}", data=data
+        )
+        run.lines.append(f"      connected a dummy {kind} credential (n8n id {credential_id})")

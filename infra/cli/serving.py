@@ -20,7 +20,8 @@ from handlers.app import HandlerRuntime
 from handlers.managers import ManagerDeps
 from inference.gateway import Gateway
 from infra.cli import early_stop
-from infra.cli.demo import ErrorCount, check_read_side, play
+from infra.cli.demo import WAIT_S, ErrorCount, check_read_side, play
+from infra.cli.demo import deploy as deploy_demo
 from infra.postgres import create_pool, migrate
 from infra.runtime import Infrastructure, StartupError, open_infrastructure
 from infra.settings import Settings
@@ -64,6 +65,7 @@ def runtime_for(
         catalog=default_catalog(),
         clock=utc_now,
         auto_approve=infra.settings.auto_approve if auto_approve is None else auto_approve,
+        n8n=infra.n8n,
     )
     runtime.add_managers(deps, poll_ms=poll_ms)
     return runtime
@@ -93,7 +95,7 @@ async def until_signalled() -> None:
     await stop.wait()
 
 
-async def demo(settings: Settings, _args: argparse.Namespace) -> int:
+async def demo(settings: Settings, args: argparse.Namespace) -> int:
     """The README's conversation through the main job, auto-approved, every step checked."""
     async with open_infrastructure(settings) as infra, open_pool(infra) as pool, open_gateway() as gateway:
         print_notes(infra)
@@ -103,6 +105,8 @@ async def demo(settings: Settings, _args: argparse.Namespace) -> int:
         await runtime.start()
         try:
             played = await play(infra, runtime, "demo", expect_approval=True)
+            await deploy_demo(infra, played, demo_credentials=args.demo_credentials)
+            played.check(await runtime.wait_caught_up(timeout_s=WAIT_S), "every consumer group caught up")
         finally:
             await runtime.stop()
             logging.getLogger("handlers").removeHandler(errors)
@@ -175,7 +179,7 @@ async def _serve(
         burst=settings.rate_burst,
         idempotency_ttl_s=settings.idempotency_ttl_s,
     )
-    async with api_services(infra.store, pool, infra.database_url, limits, lag) as deps:
+    async with api_services(infra.store, pool, infra.database_url, limits, lag, n8n=infra.n8n) as deps:
         api = server(deps, infra.redis_url, settings.host, port)
         print(
             f"aiwf: serving on http://{settings.host}:{port} (OpenAPI /schema, AsyncAPI /asyncapi.json)",
