@@ -72,6 +72,8 @@ def _run_loop(main: Any) -> Any:
 
 def _configure_logging(settings: Settings) -> None:
     configure_logging(settings.log_level, json_logs=settings.json_logs)
+    # One line per HTTP request to n8n or a model: the callers log what matters (operation, outcome).
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
 

@@ -105,7 +105,7 @@ async def demo(settings: Settings, args: argparse.Namespace) -> int:
         await runtime.start()
         try:
             played = await play(infra, runtime, "demo", expect_approval=True)
-            await deploy_demo(infra, played, demo_credentials=args.demo_credentials)
+            await deploy_demo(infra, runtime, played, demo_credentials=args.demo_credentials)
             played.check(await runtime.wait_caught_up(timeout_s=WAIT_S), "every consumer group caught up")
         finally:
             await runtime.stop()

@@ -20,6 +20,7 @@ from infra.event_store import RedisEventStore
 from infra.keys import KeySpace
 from infra.redis_conn import connect
 from tests.support.cluster import free_port
+from tests.support.postgres import fresh_database
 
 
 def aiwf(*args: str, redis_url: str, database_url: str) -> subprocess.CompletedProcess[str]:
@@ -227,3 +228,35 @@ def test_a_signal_to_the_whole_process_group_stops_the_workers_before_the_embedd
     assert "fetch error" not in stderr
     with pytest.raises(ProcessLookupError):
         os.kill(valkey, 0)  # stopped by aiwf on its way out
+
+
+async def test_the_demo_without_an_n8n_says_that_it_skipped_deployment(
+    redis_url: str, database_url: str
+) -> None:
+    async with fresh_database(database_url) as database:
+        result = await asyncio.to_thread(aiwf, "demo", redis_url=redis_url, database_url=database)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "n8n: none configured (N8N_URL, N8N_API_KEY): deployment skipped" in result.stdout
+    assert "demo: OK" in result.stdout
+
+
+def test_an_n8n_url_without_its_key_stops_the_cli_and_a_bad_key_is_never_echoed() -> None:
+    env = {**os.environ, "N8N_URL": "http://127.0.0.1:5678"}
+    env.pop("N8N_API_KEY", None)
+    alone = subprocess.run(
+        [sys.executable, "-m", "infra.cli", "demo"], env=env, capture_output=True, text=True, check=False
+    )
+    bad_url = subprocess.run(
+        [sys.executable, "-m", "infra.cli", "demo"],
+        env={**env, "N8N_URL": "ftp://n8n", "N8N_API_KEY": "n8n_api_secret"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert alone.returncode == 2
+    assert "N8N_URL and N8N_API_KEY go together" in alone.stderr
+    assert bad_url.returncode == 2
+    assert "N8N_URL='ftp://n8n' is not valid" in bad_url.stderr
+    assert "n8n_api_secret" not in bad_url.stderr + bad_url.stdout
