@@ -94,6 +94,11 @@ class ConsistencyWaiter:
         for event in self._wakeups:
             event.set()
 
+    @property
+    def listener_pid(self) -> int | None:
+        """The PostgreSQL backend of the LISTEN connection (operators match it in pg_stat_activity)."""
+        return self._listener.get_server_pid() if self._listener is not None and self.listening else None
+
     def stamp(self, projection: str, partition: int) -> tuple[int, int, int, int] | None:
         """Changes whenever the projection's rows on `partition` may have changed, as far as the
         notifications tell; None when they cannot tell (no LISTEN connection)."""
