@@ -255,7 +255,7 @@ class Deployment:
             )
 
     async def _deploy(self) -> Outcome:
-        document: dict[str, Any] = msgspec.json.decode(self.state.definition)
+        document = without_credentials(msgspec.json.decode(self.state.definition))
         catalog = self.deps.catalog
         needs = credential_needs(document, catalog)
         connected = await list_credentials(self.deps.store, self.cause.tenant)
@@ -351,6 +351,16 @@ class Deployment:
             n8n_version=await self.client.version(),
             deployed_at=self.deps.clock(),
         )
+
+
+def without_credentials(document: dict[str, Any]) -> dict[str, Any]:
+    """The designer's document with no credential link of its own: only the tenant's connected
+    credentials are ever linked, never an id a model wrote."""
+    nodes = [
+        {k: v for k, v in node.items() if k != "credentials"} if isinstance(node, dict) else node
+        for node in document.get("nodes") or []
+    ]
+    return {**document, "nodes": nodes}
 
 
 def _failed(
