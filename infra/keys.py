@@ -10,6 +10,7 @@ An aggregate stream hashes to one of P partitions; every key of partition N carr
     <prefix>:{pN}:dlq             dead letters of every consumer group of the partition
     <prefix>:{pN}:lease:<group>   who consumes the partition for an ordered group; :epoch:<group> fences
     <prefix>:{pN}:snap:<name>:<stream>  hash: the newest snapshot of a state of the stream (`v`, `doc`)
+    <prefix>:{pN}:lock:<step>:<stream>  who carries out a step's side effect on the stream now (expires)
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ class PartitionKeys(msgspec.Struct, frozen=True, kw_only=True):
 
     def epoch(self, group: str) -> str:
         return f"{self.tag}:epoch:{group}"
+
+    def lock(self, stream: str, step: str) -> str:
+        """A step's exclusive hold on one stream's side effect (the deployer's n8n calls)."""
+        return f"{self.tag}:lock:{step}:{stream}"
 
 
 class KeySpace(msgspec.Struct, frozen=True, kw_only=True):

@@ -15,6 +15,7 @@ answer and our append finds that copy on the next attempt and updates it.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -49,6 +50,7 @@ from domain.workflow_events import (
 )
 from handlers.managers import replies
 from handlers.managers.steps import ManagerDeps, append, load_process, new_event, reply_event, step_id
+from handlers.runtime.lease import StepLock
 from infra.n8n.client import N8nClient, N8nWorkflow
 from infra.n8n.errors import N8nError
 
@@ -58,6 +60,7 @@ ACTOR = "aiwf-deployer"
 SOURCE = "aiwf://agents"
 MANAGED_TAG = "aiwf"
 MAX_NAME = 128  # n8n's limit for a workflow name
+LOCK_TTL_MS = 180_000  # longer than a deployment can take: a few calls, each retried within its timeout
 
 Outcome = WorkflowDeployed | WorkflowNeedsCredentials | WorkflowDeploymentFailed
 HANDLED = (
@@ -129,20 +132,8 @@ async def on_deployment_requested(
     workflow_id = _workflow_id(cause)
     state = (await load(deps.store, WORKFLOWS, cause.stream)).state
     if isinstance(state, Deploying) and state.deployment_id == request.deployment_id:
-        client = deps.n8n.client_for(cause.tenant)
-        if client is None:
-            outcome: Outcome = _failed(
-                state,
-                deps,
-                status=None,
-                message="no n8n instance is configured for this tenant",
-                retryable=False,
-            )
-        else:
-            outcome = await Deployment(deps, cause, state, client).run()
-        await record_deployment(
-            deps.store, _ctx(cause, "outcome"), workflow_id, RecordDeployment(outcome=outcome)
-        )
+        async with _lock(deps, cause):
+            await _carry_out(deps, cause, request)
     recorded = await _outcome_of(deps, cause.stream, request.deployment_id)
     if recorded is None:
         return  # superseded by a later request before it was carried out
@@ -150,6 +141,30 @@ async def on_deployment_requested(
     await _tell(deps, cause, workflow, outcome)
     if isinstance(outcome, WorkflowNeedsCredentials):
         await _await_credentials(deps, cause, workflow_id, outcome)
+
+
+async def _carry_out(deps: ManagerDeps, cause: Envelope, request: WorkflowDeploymentRequested) -> None:
+    """Under the lock, from the state as it is now: another holder may have finished it meanwhile."""
+    state = (await load(deps.store, WORKFLOWS, cause.stream)).state
+    if not isinstance(state, Deploying) or state.deployment_id != request.deployment_id:
+        return
+    client = deps.n8n.client_for(cause.tenant)
+    if client is None:
+        outcome: Outcome = _failed(
+            state, deps, status=None, message="no n8n instance is configured for this tenant", retryable=False
+        )
+    else:
+        outcome = await Deployment(deps, cause, state, client).run()
+    await record_deployment(
+        deps.store, _ctx(cause, "outcome"), _workflow_id(cause), RecordDeployment(outcome=outcome)
+    )
+
+
+def _lock(deps: ManagerDeps, cause: Envelope) -> StepLock:
+    """One deployment of a workflow at a time across processes: a lease taken over mid-call (a slow
+    n8n outlasts the partition lease) must not create the copy a second time."""
+    key = deps.store.keys.for_stream(cause.stream).lock(cause.stream, STEP)
+    return StepLock(deps.store.redis, key, f"{cause.id}/{uuid.uuid4().hex}", LOCK_TTL_MS)
 
 
 async def _outcome_of(

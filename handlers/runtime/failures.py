@@ -10,10 +10,11 @@ import asyncpg
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from handlers.runtime.lease import LeaseLost
+from handlers.runtime.lease import Held, LeaseLost
 
 _TRANSIENT: tuple[type[BaseException], ...] = (
     LeaseLost,
+    Held,  # another consumer carries the step out now: redo it once it is done
     OSError,  # ConnectionError, socket errors
     TimeoutError,
     RedisConnectionError,

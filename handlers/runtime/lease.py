@@ -76,3 +76,24 @@ local floor = tonumber(ARGV[2])
 if current <= floor then redis.call('SET', KEYS[2], floor + 1); return floor + 1 end
 return current
 """
+
+
+class Held(RuntimeError):
+    """Another holder has the lock; the step is retried later (a transient failure, never counted)."""
+
+
+class StepLock:
+    """One holder at a time for a side effect outside the log, across processes: taken for at most
+    `ttl_ms` (longer than the step can take), released by its holder only."""
+
+    def __init__(self, redis: RedisConnection, key: str, owner: str, ttl_ms: int) -> None:
+        self._redis, self._key, self._owner, self._ttl_ms = redis, key, owner, ttl_ms
+
+    async def __aenter__(self) -> StepLock:
+        taken = await self._redis.client.set(self._key, self._owner, nx=True, px=self._ttl_ms)
+        if not taken:
+            raise Held(f"{self._key} is held by another consumer")
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self._redis.client.eval(_RELEASE, 1, self._key, self._owner)

@@ -20,6 +20,7 @@ from commands.workflows import stream_of as workflow_stream
 from domain.conversation_events import AssistantReplied
 from domain.credential_events import CredentialsRequested
 from domain.credentials import stream_of as credentials_stream
+from domain.envelope import Envelope
 from domain.errors import CredentialDataInvalid
 from domain.n8n.catalog import default_catalog
 from domain.n8n.credentials import credential_needs
@@ -31,7 +32,8 @@ from domain.workflow_events import (
     WorkflowNeedsCredentials,
 )
 from handlers.app import HandlerRuntime
-from handlers.managers import ManagerDeps
+from handlers.managers import ManagerDeps, deployer
+from handlers.runtime.lease import Held
 from infra.event_store import RedisEventStore
 from infra.n8n.client import N8nInstance, RetryPolicy
 from infra.n8n.instances import N8nInstances
@@ -74,6 +76,7 @@ class Deploying:
     fake: FakeN8n
     n8n: N8nInstances
     pool: asyncpg.Pool
+    deps: ManagerDeps
 
     @property
     def store(self) -> RedisEventStore:
@@ -157,7 +160,9 @@ async def deploying(
     )
     runtime.add_managers(deps, **FAST)
     await runtime.start()
-    yield Deploying(job=MainJob(store=standalone_store, runtime=runtime), fake=fake, n8n=n8n, pool=pg_pool)
+    yield Deploying(
+        job=MainJob(store=standalone_store, runtime=runtime), fake=fake, n8n=n8n, pool=pg_pool, deps=deps
+    )
     await runtime.stop()
     await gateway.aclose()
     await n8n.aclose()
@@ -408,3 +413,36 @@ async def test_approval_without_an_n8n_configured_ends_at_approved(
     events = [e.envelope.data for e in await standalone_store.read_stream(workflow_stream(workflow_id))]
     assert not any(isinstance(e, WorkflowDeploymentRequested) for e in events)
     assert type(events[-1]).__name__ == "WorkflowApproved"
+
+
+async def test_a_second_consumer_redoing_a_deployment_in_progress_waits_and_never_creates_twice(
+    deploying: Deploying,
+) -> None:
+    """A slow n8n outlasts the partition lease and another process redoes the entry: the workflow's
+    lock makes it retry later (a transient failure), and after the first one it finds the work done."""
+    await deploying.connect_all()
+    deploying.fake.delay_next("GET", "/api/v1/workflows", seconds=0.8)  # the look-up before creating
+    workflow_id = await deploying.approved_workflow()
+    stream = workflow_stream(workflow_id)
+    lock = deploying.store.keys.for_stream(stream).lock(stream, deployer.STEP)
+    async with asyncio.timeout(20):
+        while not await deploying.store.redis.client.exists(lock):  # noqa: ASYNC110 - a Redis key
+            await asyncio.sleep(0.005)
+    requested = await _request_of(deploying, workflow_id)
+    assert requested is not None
+
+    with pytest.raises(Held):
+        await deployer.on_deployment_requested(deploying.deps, requested, requested.data)
+    [deployed] = await deploying.outcomes(workflow_id)
+    await deployer.on_deployment_requested(deploying.deps, requested, requested.data)  # done: a no-op
+
+    assert isinstance(deployed, WorkflowDeployed)
+    assert deploying.creates() == 1
+    assert len(await deploying.deployment_replies(workflow_id)) == 1
+
+
+async def _request_of(deploying: Deploying, workflow_id: str) -> Envelope | None:
+    for stored in await deploying.store.read_stream(workflow_stream(workflow_id)):
+        if isinstance(stored.envelope.data, WorkflowDeploymentRequested):
+            return stored.envelope
+    return None
