@@ -172,8 +172,8 @@ def production_urls(wf: Workflow, n8n_workflow_id: str, base_url: str) -> tuple[
 def conflicts_with_deployed(
     wf: Workflow, n8n_workflow_id: str, deployed: Mapping[str, Sequence[Registration]]
 ) -> Iterator[Problem]:
-    """The webhooks this workflow would take from an active one (`deployed`: its registrations by the
-    active workflow's name): n8n refuses to activate the second."""
+    """The webhooks this workflow would take from an active one (`deployed`: its registrations by how
+    to name the active workflow, e.g. `n8n workflow <id>`): n8n refuses to activate the second."""
     ours = {(r.method, r.path): r for r in registrations(wf, n8n_workflow_id)}
     for owner, theirs in deployed.items():
         for taken in theirs:
@@ -183,5 +183,5 @@ def conflicts_with_deployed(
                     "webhook_path_taken",
                     mine.node,
                     f'node "{mine.node}" listens to {taken.method} /webhook/{taken.path}, which the active '
-                    f'workflow "{owner}" uses already: give it another "path"',
+                    f'{owner} uses already: give it another "path"',
                 )

@@ -326,7 +326,10 @@ class Deployment:
         for other in await self.client.find_workflows(active=True):
             if existing is None or other.id != existing.id:
                 shape = {"nodes": other.nodes, "connections": other.connections}
-                deployed[other.name] = list(registrations(read_workflow(shape, catalog), other.id))
+                # By n8n id, never by name: on an instance several tenants share, a name is another's data.
+                deployed[f"n8n workflow {other.id}"] = list(
+                    registrations(read_workflow(shape, catalog), other.id)
+                )
         problems = list(conflicts_with_deployed(ours, existing.id if existing else "?", deployed))
         return "; ".join(p.message for p in problems) or None
 

@@ -363,7 +363,8 @@ async def test_a_webhook_path_an_active_workflow_of_the_tenant_uses_fails_before
 
     assert isinstance(second, WorkflowDeploymentFailed)
     assert not second.retryable
-    assert "uses already" in second.message
+    assert f"the active n8n workflow {first.n8n_workflow_id} uses already" in second.message
+    assert deploying.fake.workflows[first.n8n_workflow_id]["name"] not in second.message  # another's data
     assert deploying.creates() == 1
 
 
