@@ -221,9 +221,14 @@ async def _await_credentials(
     )
     event = new_event(cause, step_id(cause, STEP, "credentials-requested"), requested, outcome.noted_at)
     await append(deps, cause.tenant, stream, [event])
+    workflow = (await load(deps.store, WORKFLOWS, workflow_stream(workflow_id))).state
+    choices = workflow.choices if isinstance(workflow, WorkflowBase) else ()
     connected = await list_credentials(deps.store, cause.tenant)
-    arrived = {m.credential_type for m in outcome.missing if connected.of_type(m.credential_type)}
-    for credential_type in sorted(arrived):
+    wanted = [Needed(node=m.node, credential_type=m.credential_type) for m in outcome.missing]
+    links, _ = choose(connected, wanted, choices)
+    # Only what would now be linked: several of a type and none chosen stays missing, and redeploying
+    # for it would end where it started, again and again.
+    for credential_type in sorted(links):
         await _resume(deps, cause, workflow_id, credential_type)
 
 

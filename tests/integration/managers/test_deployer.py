@@ -25,6 +25,7 @@ from domain.errors import CredentialDataInvalid
 from domain.n8n.catalog import default_catalog
 from domain.n8n.credentials import credential_needs
 from domain.workflow_events import (
+    CredentialChoice,
     WorkflowDeactivated,
     WorkflowDeployed,
     WorkflowDeploymentFailed,
@@ -447,3 +448,31 @@ async def _request_of(deploying: Deploying, workflow_id: str) -> Envelope | None
         if isinstance(stored.envelope.data, WorkflowDeploymentRequested):
             return stored.envelope
     return None
+
+
+async def test_with_two_credentials_of_a_type_and_no_choice_it_asks_once_and_deploys_with_the_chosen_one(
+    deploying: Deploying,
+) -> None:
+    await deploying.connect("shopifyApi")
+    slack = {"accessToken": "xoxb-1", "notice": ""}
+    await deploying.connect("slackApi", "Équipe", data=slack)
+    chosen = await deploying.connect("slackApi", "Ventes", data=slack)
+    workflow_id = await deploying.approved_workflow()
+
+    [needs] = await deploying.outcomes(workflow_id)
+    assert await deploying.job.runtime.wait_caught_up(timeout_s=20)
+
+    assert isinstance(needs, WorkflowNeedsCredentials)
+    assert [(m.credential_type, m.candidates) for m in needs.missing] == [("slackApi", ("Équipe", "Ventes"))]
+    assert len(await deploying.outcomes(workflow_id)) == 1  # asked once, not redeployed in a loop
+
+    choice = [CredentialChoice(credential_type="slackApi", name="Ventes")]
+    await request_deployment(deploying.store, deploying.ctx(), workflow_id, deploying.fake.url, choice)
+    [_, deployed] = await deploying.outcomes(workflow_id, count=2)
+
+    assert isinstance(deployed, WorkflowDeployed)
+    copy = deploying.fake.workflows[deployed.n8n_workflow_id]
+    links = [
+        n["credentials"]["slackApi"]["id"] for n in copy["nodes"] if "slackApi" in n.get("credentials", {})
+    ]
+    assert links == [chosen]
