@@ -106,6 +106,11 @@ class InferenceDecided(DomainEvent, frozen=True, kw_only=True):
     cost_micro_usd: int = 0
     outcome: Literal["ok", "invalid_output", "error"] = "ok"
     output: str = ""
+    # Where the call went (absent from events recorded before these were kept): a model in this
+    # process, on this machine or in the cloud; its base URL (None in process); with a credential.
+    locality: Literal["local", "cloud"] | None = None
+    endpoint: str | None = None
+    authenticated: bool | None = None
     decided_at: UtcDatetime
 
 

@@ -44,6 +44,7 @@ class Delegation(msgspec.Struct, frozen=True, kw_only=True):
     summary: str = ""
     facts: tuple[Fact, ...] = ()
     n8n_nodes: tuple[str, ...] = ()
+    inference_id: str | None = None  # the model decision its finding came from
 
 
 class Turn(msgspec.Struct, frozen=True, kw_only=True):
@@ -54,6 +55,7 @@ class Turn(msgspec.Struct, frozen=True, kw_only=True):
     sensitivity: Sensitivity
     received_at: datetime
     classified: bool = False
+    classified_by: str | None = None  # the model decision that read its intents
     language: str | None = None
     delegations: tuple[Delegation, ...] = ()
     reply: str | None = None  # the assistant's answer, once given
@@ -64,6 +66,12 @@ class Turn(msgspec.Struct, frozen=True, kw_only=True):
     def answered(self) -> bool:
         """Every delegation has its finding: the designer's turn."""
         return bool(self.delegations) and all(d.answered for d in self.delegations)
+
+    @property
+    def inference_ids(self) -> tuple[str, ...]:
+        """The model decisions behind what the turn knows: its classification, then its findings."""
+        found = (self.classified_by, *(d.inference_id for d in self.delegations if d.answered))
+        return tuple(i for i in found if i)
 
 
 class Decision(msgspec.Struct, frozen=True, kw_only=True):
@@ -127,7 +135,13 @@ def evolve(state: ConversationProcess, event: DomainEvent) -> ConversationProces
             )
             return msgspec.structs.replace(state, turns=(*state.turns, turn)[-KEPT_TURNS:])
         case IntentClassified():
-            return _on_turn(state, event.message_id, classified=True, language=event.language)
+            return _on_turn(
+                state,
+                event.message_id,
+                classified=True,
+                classified_by=event.inference_id,
+                language=event.language,
+            )
         case AgentDelegated():
             return _delegated(state, event)
         case AgentFindingRecorded():
@@ -171,7 +185,12 @@ def _answered(state: ConversationProcess, event: AgentFindingRecorded) -> Conver
         return state
     delegations = tuple(
         msgspec.structs.replace(
-            d, answered=True, summary=event.summary, facts=event.facts, n8n_nodes=event.n8n_nodes
+            d,
+            answered=True,
+            summary=event.summary,
+            facts=event.facts,
+            n8n_nodes=event.n8n_nodes,
+            inference_id=event.inference_id,
         )
         if d.delegation_id == event.delegation_id
         else d

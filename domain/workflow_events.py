@@ -22,6 +22,8 @@ class WorkflowDrafted(DomainEvent, frozen=True, kw_only=True):
     name: NonEmptyStr
     definition: NonEmptyStr  # n8n workflow JSON: name, nodes, connections, settings
     definition_sha256: Sha256Hex
+    # The model decisions it came from (classifications and findings of the turns it was designed from,
+    # the designer's own last); events drafted before the others were listed name only the designer's.
     inference_ids: tuple[str, ...] = ()
     drafted_at: UtcDatetime
 

@@ -124,6 +124,8 @@ class CircuitBreakerProvider:
     def __init__(self, provider: Provider, breaker: CircuitBreaker) -> None:
         self.name = provider.name
         self.locality = provider.locality
+        self.endpoint = provider.endpoint
+        self.authenticated = provider.authenticated
         self.inner = provider
         self.breaker = breaker
 

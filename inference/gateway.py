@@ -124,14 +124,17 @@ class Gateway:
             if isinstance(attempt, _Skipped):
                 notes.append(attempt.note)
                 continue
-            name = self._providers[step.target].name
-            notes.append(answered_by(name, pseudonymised=step.pseudonymise, attempt=attempt))
+            provider = self._providers[step.target]
+            notes.append(answered_by(provider.name, pseudonymised=step.pseudonymise, attempt=attempt))
             answer = Answer(
                 template=self._templates[call.purpose],
-                provider=name,
+                provider=provider.name,
                 model=self._model_ids.get(step.target, "unknown"),
                 reason="; ".join(notes),
                 latency_ms=round((self._clock() - started) * 1000),
+                locality=provider.locality,
+                endpoint=provider.endpoint,
+                authenticated=provider.authenticated,
             )
             return decided(call, verdict.sensitivity, attempt, answer)
         never = (

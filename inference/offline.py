@@ -99,6 +99,8 @@ def answer(role: AgentRole, conversation: str) -> RoleOutput:
 class OfflineProvider:
     name: str = NAME
     locality: Literal["local", "cloud"] = "local"
+    endpoint: str | None = None
+    authenticated: bool = False
     model: str = MODEL
 
     def __init__(self, *, clock: Clock = time.monotonic) -> None:

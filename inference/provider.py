@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Literal, Protocol, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 
@@ -60,6 +61,8 @@ class InferenceResult(msgspec.Struct, frozen=True, kw_only=True):
 class Provider(Protocol):
     name: str
     locality: Literal["local", "cloud"]
+    endpoint: str | None  # where its requests go (no credentials in it); None: in this process
+    authenticated: bool  # its requests carry a credential
 
     async def complete(self, request: InferenceRequest) -> InferenceResult: ...
 
@@ -226,3 +229,13 @@ class RetryRunner:
         if self._clock() + delay >= expires_at:
             raise err  # waiting would already break the deadline: fail now, let the caller route
         await self._sleep(delay)
+
+
+def public_endpoint(url: str) -> str:
+    """A base URL fit for an event: scheme, host, port and path, never a password or a query."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))

@@ -59,6 +59,9 @@ class Answer(msgspec.Struct, frozen=True, kw_only=True):
     model: str  # used when the provider failed before naming the model that answered
     reason: str
     latency_ms: int
+    locality: Literal["local", "cloud"]
+    endpoint: str | None
+    authenticated: bool
 
 
 def validated(role: AgentRole, result: InferenceResult, mapping: Mapping[str, str]) -> Attempt:
@@ -95,6 +98,9 @@ def decided(call: GatewayCall, sensitivity: Sensitivity, attempt: Attempt, answe
         cost_micro_usd=result.cost_micro_usd if result is not None else 0,
         outcome=attempt.outcome,
         output=attempt.output.decode(),
+        locality=answer.locality,
+        endpoint=answer.endpoint,
+        authenticated=answer.authenticated,
         decided_at=call.now,
     )
     output = msgspec.Raw(attempt.output) if attempt.outcome == "ok" else None

@@ -124,6 +124,11 @@ class TurnDesign:
     def id(self, *parts: str) -> str:
         return step_id(self.key, STEP, *parts)
 
+    @property
+    def turns(self) -> tuple[Turn, ...]:
+        """What the design reads: the turns before this one, then this one."""
+        return (*self.state.earlier_turns(self.turn.message_id), self.turn)
+
     async def run(self) -> None:
         problems: tuple[Problem, ...] = ()
         for round_ in range(MAX_REPAIRS + 1):
@@ -150,7 +155,7 @@ class TurnDesign:
         return lambda attempt: self._call(problems, round_, attempt)
 
     def _call(self, problems: tuple[Problem, ...], round_: int, attempt: str) -> GatewayCall:
-        turns = (*self.state.earlier_turns(self.turn.message_id), self.turn)
+        turns = self.turns
         findings = tuple(
             msgspec.json.encode(
                 {"agent": d.agent.value, "summary": d.summary, "facts": d.facts, "n8n_nodes": d.n8n_nodes}
@@ -191,7 +196,8 @@ class TurnDesign:
             name=str(msgspec.json.decode(decision.output).get("name", "workflow")),
             definition=decision.output,
             definition_sha256=hashlib.sha256(decision.output.encode()).hexdigest(),
-            inference_ids=(decision.inference_id,),
+            # every model decision it came from, its own last (the SBOM lists them)
+            inference_ids=(*(i for t in self.turns for i in t.inference_ids), decision.inference_id),
             drafted_at=decision.at,
         )
         events = [

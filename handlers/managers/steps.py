@@ -36,7 +36,7 @@ PROCESS: StateFold[ConversationProcess] = StateFold(
     fold=conversation_process.fold,
     initial=conversation_process.INITIAL,
     state_type=ConversationProcess,
-    schema="conversation_process.1",
+    schema="conversation_process.2",
 )
 
 

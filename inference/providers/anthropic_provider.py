@@ -41,6 +41,7 @@ from inference.provider import (
     Sleep,
     Usage,
     check_output,
+    public_endpoint,
     retry_after_seconds,
 )
 
@@ -138,6 +139,8 @@ class AnthropicProvider:
         self._client = anthropic.AsyncAnthropic(
             api_key=config.api_key, base_url=config.base_url, max_retries=0, timeout=config.timeout_s
         )
+        self.endpoint: str | None = public_endpoint(str(self._client.base_url))
+        self.authenticated = True
 
     async def complete(self, request: InferenceRequest) -> InferenceResult:
         started = self._clock()

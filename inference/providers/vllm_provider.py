@@ -30,6 +30,7 @@ from inference.provider import (
     Sleep,
     Usage,
     check_output,
+    public_endpoint,
     retry_after_seconds,
 )
 
@@ -132,6 +133,8 @@ class VllmProvider:
         self._retry = RetryRunner(NAME, config.retry_policy(), clock=clock, sleep=sleep, rand=rand)
         headers = {"Authorization": f"Bearer {config.api_key}"} if config.api_key else {}
         self._http = httpx.AsyncClient(base_url=config.base_url, headers=headers, timeout=config.timeout_s)
+        self.endpoint: str | None = public_endpoint(config.base_url)
+        self.authenticated = config.api_key is not None
 
     async def complete(self, request: InferenceRequest) -> InferenceResult:
         started = self._clock()

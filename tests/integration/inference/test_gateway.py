@@ -237,6 +237,7 @@ async def test_sensitive_data_goes_to_the_local_model_and_the_event_says_so(
     template = load_templates()[AgentRole.ORCHESTRATOR]
     assert (event.provider, event.model, event.sensitivity) == ("vllm", LOCAL_MODEL, Sensitivity.SENSITIVE)
     assert event.route_reason == "sensitive (rip): local model only; answered by vllm"
+    assert (event.locality, event.endpoint, event.authenticated) == ("local", local.url.rstrip("/"), False)
     assert (event.template_id, event.template_version, event.template_sha256) == (
         template.id,
         template.version,
@@ -412,6 +413,7 @@ async def test_public_text_goes_to_the_cloud_with_tokens_and_cost_from_the_provi
     usage = Usage(input_tokens=120, output_tokens=40, cache_read_tokens=900)
     assert (event.provider, event.model, event.sensitivity) == ("anthropic", CLOUD_MODEL, Sensitivity.PUBLIC)
     assert event.route_reason == "public: cloud preferred; answered by anthropic"
+    assert (event.locality, event.endpoint, event.authenticated) == ("cloud", cloud.url.rstrip("/"), True)
     assert (event.input_tokens, event.output_tokens, event.cache_read_tokens) == (120, 40, 900)
     assert event.cost_micro_usd == cost_micro_usd(load_prices(), CLOUD_MODEL, usage).micro_usd > 0
     assert event.template_id == "aiwf.orchestrator"
@@ -449,6 +451,7 @@ async def test_cloud_and_local_down_fall_back_to_the_offline_planner(
 
     event = decided(outcome)
     assert (event.provider, event.model, event.cost_micro_usd) == ("offline", "aiwf-offline-planner-1", 0)
+    assert (event.locality, event.endpoint, event.authenticated) == ("local", None, False)
     assert re.fullmatch(
         r"public: cloud preferred; anthropic unavailable \(connection error.*\); "
         r"vllm unavailable \(.*\); answered by offline",
@@ -582,6 +585,8 @@ async def test_with_health_probes_an_unhealthy_cloud_is_passed_over(
 class _BrokenProvider:
     name = "vllm"
     locality = "local"
+    endpoint = "http://127.0.0.1:9"
+    authenticated = False
 
     async def complete(self, request: object) -> object:
         raise KeyError("bug")

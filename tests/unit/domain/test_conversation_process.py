@@ -100,3 +100,28 @@ def test_the_state_stays_bounded_however_long_the_conversation() -> None:
 
 def test_a_closed_conversation_is_known_closed() -> None:
     assert conversation_process.fold([started(), ConversationClosed(closed_at=NOW)]).closed
+
+
+def test_a_turn_names_the_model_decisions_behind_its_intents_and_findings_in_that_order() -> None:
+    events = [
+        started(),
+        said("m1"),
+        IntentClassified(message_id="m1", intents=(), summary="s", inference_id="i-plan", classified_at=NOW),
+        delegated("d1", "m1"),
+        delegated("d2", "m1", AgentRole.LOGISTICS),
+        AgentFindingRecorded(
+            delegation_id="d2", agent=AgentRole.LOGISTICS, summary="f", inference_id="i-d2", recorded_at=NOW
+        ),
+    ]
+    pending = conversation_process.fold(events)
+    done = conversation_process.fold(
+        [
+            AgentFindingRecorded(
+                delegation_id="d1", agent=AgentRole.SALES, summary="f", inference_id="i-d1", recorded_at=NOW
+            )
+        ],
+        pending,
+    )
+
+    assert pending.turn("m1").inference_ids == ("i-plan", "i-d2")  # type: ignore[union-attr]
+    assert done.turn("m1").inference_ids == ("i-plan", "i-d1", "i-d2")  # type: ignore[union-attr]

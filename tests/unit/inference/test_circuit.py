@@ -67,6 +67,8 @@ class Hang:
 class FakeProvider:
     name = "fake"
     locality: Literal["local", "cloud"] = "local"
+    endpoint: str | None = None
+    authenticated = False
 
     def __init__(self, *outcomes: InferenceResult | ProviderError | Hang) -> None:
         self.outcomes = deque(outcomes)
