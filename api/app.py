@@ -18,6 +18,7 @@ from api.deps import ApiDeps
 from api.events import EventsController
 from api.ops import asyncapi_route, live, metrics, ready
 from api.problems import EXCEPTION_HANDLERS
+from api.sboms import SbomController
 from api.workflows import WorkflowsController
 
 VERSION = "0.1.0"
@@ -29,6 +30,7 @@ def create_app(deps: ApiDeps, asyncapi: dict[str, Any]) -> Litestar:
         route_handlers=[
             ConversationsController,
             WorkflowsController,
+            SbomController,
             CredentialsController,
             EventsController,
             live,

@@ -51,7 +51,12 @@ class _Replay:
     def __init__(self, store: RedisEventStore, spec: ProjectorSpec, progress: Progress | None) -> None:
         self.store, self.spec, self.progress = store, spec, progress
         self.shadow = {table: table + SHADOW for table in spec.tables}
-        self.bare = {t for model in spec.models if isinstance(model, AppendModel) for t in model.tables}
+        self.bare = {
+            t
+            for model in spec.models
+            if isinstance(model, AppendModel) and not model.read_while_folding
+            for t in model.tables
+        }
         self.report = ReplayReport(projector=spec.name)
         self.started = time.perf_counter()
 

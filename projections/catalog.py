@@ -4,10 +4,12 @@ in a migration, then `aiwf projections rebuild <projector>` fills it from the lo
 from __future__ import annotations
 
 from collections.abc import Mapping
+from importlib import metadata
 from typing import Any
 
 import msgspec
 
+from domain.n8n.catalog import default_catalog
 from projections.agent_state import AgentStateDoc, agent_state_key, evolve_agent_state
 from projections.archive import ArchiveRow, archive_rows
 from projections.conversations import (
@@ -18,10 +20,21 @@ from projections.conversations import (
     message_rows,
 )
 from projections.read_model import AppendModel, DocumentModel, ProjectorSpec, RowCodec, plain_codec
+from projections.sbom_inputs import SbomSubject, SourceRow, evolve_subject, source_rows, subject_key
+from projections.sbom_model import SbomModel
 from projections.workflows import WorkflowDoc, evolve_workflow, workflow_key
 
 _agent_state_decoder = msgspec.json.Decoder(AgentStateDoc)
 _workflow_decoder = msgspec.json.Decoder(WorkflowDoc)
+_subject_decoder = msgspec.json.Decoder(SbomSubject)
+
+
+def _generator_version() -> str:
+    """Our version, as each SBOM names the tool that wrote it."""
+    try:
+        return metadata.version("aiwf")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
 
 
 def _agent_state_record(doc: AgentStateDoc) -> tuple[Any, ...]:
@@ -101,12 +114,43 @@ WORKFLOW_DOCS = DocumentModel(
     key_of=workflow_key,
     evolve=evolve_workflow,
 )
+SBOM_SOURCES = AppendModel(
+    table="sbom_sources", codec=plain_codec(SourceRow), rows_of=source_rows, read_while_folding=True
+)
+SBOM_SUBJECT_CODEC = RowCodec(
+    row_type=SbomSubject,
+    columns=("workflow_id", "tenant", "conversation_id", "document", "last_version"),
+    to_record=lambda s: (
+        s.workflow_id,
+        s.tenant,
+        s.conversation_id,
+        msgspec.json.encode(s).decode(),
+        s.last_version,
+    ),
+    from_record=lambda record: _subject_decoder.decode(record["document"]),
+)
+SBOM_SUBJECTS = DocumentModel(
+    table="sbom_workflows",
+    key="workflow_id",
+    codec=SBOM_SUBJECT_CODEC,
+    key_of=subject_key,
+    evolve=evolve_subject,
+)
+SBOMS = SbomModel(
+    table="sboms",
+    subjects="sbom_workflows",
+    sources="sbom_sources",
+    catalog=default_catalog(),
+    generator=_generator_version(),
+)
 ARCHIVE = AppendModel(table="event_archive", codec=plain_codec(ArchiveRow), rows_of=archive_rows)
 
 PROJECTORS: tuple[ProjectorSpec, ...] = (
     ProjectorSpec(name="conversation_views", models=(CONVERSATIONS, MESSAGES, AGENT_STATE)),
     ProjectorSpec(name="workflow_views", models=(WORKFLOW_DOCS,)),
     ProjectorSpec(name="archive", models=(ARCHIVE,)),
+    # Order matters: the SBOMs read the two folds before them, as this batch left them.
+    ProjectorSpec(name="sbom", models=(SBOM_SOURCES, SBOM_SUBJECTS, SBOMS)),
 )
 
 

@@ -183,3 +183,48 @@ def _split_cursor(cursor: str | None, parts: int = 2) -> list[Any]:
     except ValueError:
         raise BadCursor("the cursor is not one this API issued") from None
     return pieces
+
+
+class StoredSbom(msgspec.Struct, frozen=True, kw_only=True):
+    revision: int
+    document: str  # the CycloneDX JSON, byte for byte as built
+    etag: str
+
+
+class SbomLookup(msgspec.Struct, frozen=True, kw_only=True):
+    """A workflow's revisions as the SBOM projector knows them, and the SBOM asked for (None: not built
+    yet, its conversation's model decisions still to be folded)."""
+
+    revisions: tuple[int, ...]
+    revision: int
+    sbom: StoredSbom | None
+
+
+class _Numbered(msgspec.Struct, frozen=True):
+    revision: int
+
+
+class _Revisions(msgspec.Struct, frozen=True):
+    revisions: tuple[_Numbered, ...] = ()
+
+
+_revisions = msgspec.json.Decoder(_Revisions)
+
+
+async def get_sbom(conn: Source, tenant: str, workflow_id: str, revision: int | None) -> SbomLookup | None:
+    """None: no such workflow for this tenant. `revision` None: the current one."""
+    subject = await conn.fetchval(
+        "SELECT document FROM sbom_workflows WHERE tenant = $1 AND workflow_id = $2", tenant, workflow_id
+    )
+    if subject is None:
+        return None
+    numbers = tuple(r.revision for r in _revisions.decode(subject).revisions)
+    wanted = revision if revision is not None else max(numbers, default=0)
+    row = await conn.fetchrow(
+        "SELECT revision, document, etag FROM sboms WHERE tenant = $1 AND workflow_id = $2 AND revision = $3",
+        tenant,
+        workflow_id,
+        wanted,
+    )
+    sbom = StoredSbom(revision=row["revision"], document=row["document"], etag=row["etag"]) if row else None
+    return SbomLookup(revisions=numbers, revision=wanted, sbom=sbom)

@@ -5,6 +5,9 @@
 - `AppendModel`: rows derived from single events (`rows_of(event)`), copied in with COPY. Exactly-once
   comes from the projector's checkpoint, so no conflict handling is needed.
 
+A model derived from others of its projector (the SBOMs, projections/sbom_model.py) keeps the same
+`ReadModel` contract.
+
 Table names are passed in, so the same code fills the live tables and the shadow tables of a rebuild.
 """
 
@@ -12,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypeVar
 
 import asyncpg
 import msgspec
@@ -95,6 +98,9 @@ class AppendModel(Generic[Row]):
     table: str
     codec: RowCodec[Row]
     rows_of: Callable[[ProjectedEvent], list[Row]]
+    # A rebuild indexes append-only tables once filled, unless another model of the projector reads
+    # them while it folds (then every chunk would scan the whole table).
+    read_while_folding: bool = False
 
     @property
     def tables(self) -> tuple[str, ...]:
@@ -108,7 +114,13 @@ class AppendModel(Generic[Row]):
             )
 
 
-ReadModel = DocumentModel[Any] | AppendModel[Any]
+class ReadModel(Protocol):
+    """What a projector asks of a read model: its tables, and how a batch of events changes them."""
+
+    @property
+    def tables(self) -> tuple[str, ...]: ...
+
+    async def apply(self, conn: Conn, events: Sequence[ProjectedEvent], names: Mapping[str, str]) -> None: ...
 
 
 @dataclass(frozen=True)

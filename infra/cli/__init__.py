@@ -19,7 +19,7 @@ from typing import Any
 
 from domain.types import AgentRole
 from infra.cli import eval as corpus_eval
-from infra.cli import operations, serving, workflow_commands
+from infra.cli import operations, sboms, serving, workflow_commands
 from infra.embedded import EmbeddedError
 from infra.observability import configure_logging
 from infra.runtime import StartupError
@@ -147,6 +147,11 @@ def _data_commands(commands: Any) -> None:
     tail.add_argument("--from-start", action="store_true", help="begin with the first event of the log")
     tail.add_argument("--once", action="store_true", help="stop when caught up instead of following")
     tail.set_defaults(command=operations.events_tail)
+    sbom = commands.add_parser("sbom", help="print the CycloneDX 1.6 SBOM of a workflow revision")
+    sbom.add_argument("workflow_id")
+    sbom.add_argument("--tenant", required=True, help="the workflow's tenant (every read is scoped to one)")
+    sbom.add_argument("--revision", type=int, help="a revision (default: the current one)")
+    sbom.set_defaults(command=sboms.show)
 
 
 def _operator_commands(commands: Any) -> None:

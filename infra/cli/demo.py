@@ -11,7 +11,9 @@ dummy credentials for the types it lacks. Without one, it says that deployment w
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -173,6 +175,7 @@ async def check_read_side(infra: Infrastructure, pool: asyncpg.Pool, run: DemoRu
             workflow is not None,
             f"read model workflows: {status}, revision {workflow.revision if workflow else 0}",
         )
+        await check_sbom(pool, run, run.workflow_id)
     for spec in PROJECTORS:
         report = await replay(pool, infra.store, spec, "verify")
         run.check(
@@ -182,6 +185,22 @@ async def check_read_side(infra: Infrastructure, pool: asyncpg.Pool, run: DemoRu
     run.check(
         not audit.problems,
         f"audit: {audit.streams} streams, {audit.events} events, {len(audit.problems)} problems",
+    )
+
+
+async def check_sbom(pool: asyncpg.Pool, run: DemoRun, workflow_id: str) -> None:
+    lookup = await queries.get_sbom(pool, run.tenant, workflow_id, None)
+    if lookup is None or lookup.sbom is None:
+        run.miss("read model sboms: no SBOM of the current revision")
+        return
+    document = json.loads(lookup.sbom.document)
+    kinds = Counter(c["type"] for c in document.get("components", []))
+    run.check(
+        ok=True,
+        line=f"read model sboms: CycloneDX {document['specVersion']}, revision {lookup.revision}: "
+        f"{kinds['library']} n8n nodes, {kinds['machine-learning-model']} model(s), "
+        f"{kinds['data']} prompt templates, {len(document.get('services', []))} service(s) "
+        f"(aiwf sbom --tenant {run.tenant} {workflow_id})",
     )
 
 
