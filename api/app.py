@@ -15,6 +15,7 @@ from api.context import request_context
 from api.conversations import ConversationsController
 from api.credentials import CredentialsController
 from api.deps import ApiDeps
+from api.event_schemas import EventSchemas, SchemasController
 from api.events import EventsController
 from api.ops import asyncapi_route, live, metrics, ready
 from api.problems import EXCEPTION_HANDLERS
@@ -26,6 +27,7 @@ VERSION = "0.1.0"
 
 def create_app(deps: ApiDeps, asyncapi: dict[str, Any]) -> Litestar:
     auth = bearer_auth(KeyCache(deps.pool), TokenBucket(deps.limits.rate_per_s, deps.limits.burst))
+    schemas = EventSchemas(deps.store.registry, deps.store.schemas)
     return Litestar(
         route_handlers=[
             ConversationsController,
@@ -33,12 +35,16 @@ def create_app(deps: ApiDeps, asyncapi: dict[str, Any]) -> Litestar:
             SbomController,
             CredentialsController,
             EventsController,
+            SchemasController,
             live,
             ready,
             metrics,
             asyncapi_route(asyncapi),
         ],
-        dependencies={"deps": Provide(lambda: deps, sync_to_thread=False)},
+        dependencies={
+            "deps": Provide(lambda: deps, sync_to_thread=False),
+            "schemas": Provide(lambda: schemas, sync_to_thread=False),
+        },
         middleware=[request_context, DefineMiddleware(auth)],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=deps.limits.max_body_bytes,

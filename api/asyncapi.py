@@ -7,11 +7,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import msgspec
 from faststream.redis import RedisBroker
 from faststream.specification import AsyncAPI
 
-from domain.envelope import EnvelopeHeader
+from api.event_schemas import envelope_schemas
 from domain.registry import EventRegistry
 from infra.keys import KeySpace
 
@@ -42,12 +41,7 @@ def build_asyncapi(registry: EventRegistry, keys: KeySpace, server: str, version
 
 
 def _event_schemas(registry: EventRegistry) -> tuple[dict[str, Any], dict[str, Any]]:
-    envelopes = [_envelope_type(name, registry.struct_for(name)) for name in registry.types()]
-    schemas, components = msgspec.json.schema_components(envelopes, ref_template=REF)
-    for name, schema in zip(registry.types(), schemas, strict=True):
-        envelope = components[schema["$ref"].rsplit("/", 1)[1]]
-        envelope["properties"]["type"] = {"const": name}
-        envelope["description"] = f"CloudEvent `{name}`"
+    schemas, components = envelope_schemas(registry, registry.types(), REF)
     entry = {
         "type": "object",
         "required": ["event"],
@@ -61,8 +55,3 @@ def _event_schemas(registry: EventRegistry) -> tuple[dict[str, Any], dict[str, A
         },
     }
     return entry, components
-
-
-def _envelope_type(name: str, payload: type[Any]) -> type[msgspec.Struct]:
-    title = "".join(part.capitalize() for part in name.removeprefix("aiwf.").replace(".", "_").split("_"))
-    return msgspec.defstruct(title, [("data", payload)], bases=(EnvelopeHeader,), kw_only=True, frozen=True)

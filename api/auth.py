@@ -22,6 +22,7 @@ PUBLIC_PATHS = {
     r"^/health/ready$",
     r"^/metrics$",
     r"^/asyncapi\.json$",
+    r"^/v1/schemas(/[^/]*|/[^/]+/envelope)?$",
     r"^/schema(/.*)?$",
 }
 CACHE_S = 30.0  # a revoked key keeps working this long in a running API process

@@ -22,6 +22,11 @@ EventTypeName = Annotated[str, msgspec.Meta(pattern=r"^aiwf\.[a-z_]+\.[a-z_]+\.v
 StreamName = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z_]*-[A-Za-z0-9._:-]{1,200}$")]
 
 
+def aggregate_id(stream: str) -> str:
+    """`conversation-<id>` → `<id>`: the aggregate's id, and the CloudEvents `subject` of its events."""
+    return stream.partition("-")[2]
+
+
 class DomainEvent(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """Base of every payload. Subclasses name their wire type in `event_type` (a ClassVar).
 
@@ -87,7 +92,6 @@ class NewEvent(msgspec.Struct, frozen=True, kw_only=True):
     data: DomainEvent
     id: str
     time: UtcDatetime
-    subject: str | None = None
     correlationid: str | None = None
     causationid: str | None = None
     traceparent: str | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import socket
 import uuid
 from collections.abc import Sequence
@@ -27,6 +28,15 @@ log = logging.getLogger(__name__)
 def consumer_name() -> str:
     """Unique per process: a restarted process must not inherit its predecessor's pending entries."""
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+_CONSUMER_NAME = re.compile(r"^.+-[0-9]+-[0-9a-f]{6}$")
+
+
+def is_consumer_name(name: str) -> bool:
+    """Whether `name` has the form `consumer_name` gives: `aiwf consumers list` flags the others it finds
+    in our groups (someone else read them)."""
+    return _CONSUMER_NAME.match(name) is not None
 
 
 class HandlerRuntime:

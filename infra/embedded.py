@@ -76,7 +76,15 @@ def _launch_valkey(home: Path) -> tuple[subprocess.Popen[bytes], int]:
 
     port = _free_port()
     config = home / "valkey.conf"
-    settings = {"appendonly": "yes", "appendfsync": "always", "save": "", "logfile": "valkey.log"}
+    acl = home / "users.acl"  # `aiwf consumers` users survive a restart: ACL SAVE writes them here
+    acl.touch(mode=0o600, exist_ok=True)  # Valkey refuses to start on an aclfile that does not exist
+    settings = {
+        "appendonly": "yes",
+        "appendfsync": "always",
+        "save": "",
+        "logfile": "valkey.log",
+        "aclfile": str(acl),
+    }
     generate_config_file(config, port, home, settings)
     process = subprocess.Popen(  # noqa: S603 - our own binary and config
         [str(get_binary_path()), str(config)],

@@ -26,10 +26,12 @@ from domain.envelope import (
     NewEvent,
     Position,
     StoredEvent,
+    aggregate_id,
 )
 from domain.errors import ChainBroken, ConcurrencyConflict, DuplicateEventId, EventIdTaken, InvalidInput
 from domain.registry import EventRegistry, type_name
 from domain.text import json_holds_nul, nul_fields
+from infra.dataschema import LOCAL_SCHEMAS, SchemaLocator
 from infra.keys import KeySpace
 from infra.observability import APPENDS, CONFLICTS
 from infra.redis_cmds import hget, hgetall, xrange
@@ -77,10 +79,12 @@ class RedisEventStore:
         registry: EventRegistry,
         *,
         wait_fsync_ms: int | None,
+        schemas: SchemaLocator = LOCAL_SCHEMAS,
     ) -> None:
         self._redis = redis
         self.keys = keys
         self.registry = registry
+        self.schemas = schemas  # where the `dataschema` of every appended event points (the API's)
         self._wait_fsync_ms = wait_fsync_ms
 
     @property
@@ -105,7 +109,7 @@ class RedisEventStore:
         if head is None or head.version != expected_version:
             head = await self.head(stream)
         prevhash = head.hash if head.version == expected_version else GENESIS_HASH
-        sealed = _seal_batch(stream, events, expected_version, prevhash, origin)
+        sealed = _seal_batch(stream, events, expected_version, prevhash, origin=origin, schemas=self.schemas)
         refused = [(env, new) for (env, raw), new in zip(sealed, events, strict=True) if json_holds_nul(raw)]
         if refused:  # the read models could not store it (domain/text.py)
             raise InvalidInput(
@@ -220,32 +224,47 @@ class RedisEventStore:
 
 
 def _seal_batch(
-    stream: str, events: Sequence[NewEvent], expected_version: int, prevhash: str, origin: EventOrigin
+    stream: str,
+    events: Sequence[NewEvent],
+    expected_version: int,
+    prevhash: str,
+    *,
+    origin: EventOrigin,
+    schemas: SchemaLocator,
 ) -> list[tuple[Envelope, bytes]]:
     sealed: list[tuple[Envelope, bytes]] = []
-    for offset, event in enumerate(events, start=1):
-        envelope, raw = seal(
-            Envelope(
-                specversion=SPEC_VERSION,
-                id=event.id,
-                source=origin.source,
-                type=type_name(type(event.data)),
-                time=event.time,
-                datacontenttype=JSON_CONTENT_TYPE,
-                tenant=origin.tenant,
-                stream=stream,
-                version=expected_version + offset,
-                prevhash=prevhash,
-                subject=event.subject,
-                correlationid=event.correlationid,
-                causationid=event.causationid,
-                traceparent=event.traceparent,
-                data=event.data,
-            )
-        )
+    for version, event in enumerate(events, start=expected_version + 1):
+        envelope, raw = seal(envelope_for(stream, version, prevhash, event, origin=origin, schemas=schemas))
         sealed.append((envelope, raw))
         prevhash = envelope.hash or ""
     return sealed
+
+
+def envelope_for(
+    stream: str, version: int, prevhash: str, event: NewEvent, *, origin: EventOrigin, schemas: SchemaLocator
+) -> Envelope:
+    """The one place that decides an appended event's attributes. `subject` is the aggregate id (the
+    stream name after its category); `dataschema` is where the API serves the JSON Schema of its `data`.
+    Events written before both existed lack them and still verify: the chain hashes what is stored."""
+    event_type = type_name(type(event.data))
+    return Envelope(
+        specversion=SPEC_VERSION,
+        id=event.id,
+        source=origin.source,
+        type=event_type,
+        time=event.time,
+        datacontenttype=JSON_CONTENT_TYPE,
+        tenant=origin.tenant,
+        stream=stream,
+        version=version,
+        prevhash=prevhash,
+        subject=aggregate_id(stream),
+        dataschema=schemas.data_url(event_type),
+        correlationid=event.correlationid,
+        causationid=event.causationid,
+        traceparent=event.traceparent,
+        data=event.data,
+    )
 
 
 def _positions(stream: str, partition: int, expected: int, reply: list[bytes]) -> list[Position]:

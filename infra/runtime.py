@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from domain.catalog import REGISTRY
+from infra.dataschema import SchemaLocator
 from infra.embedded import start_postgres, start_valkey
 from infra.event_store import RedisEventStore
 from infra.keys import KeySpace
@@ -75,34 +76,45 @@ def n8n_note(settings: Settings) -> str:
 
 
 @contextlib.asynccontextmanager
-async def open_infrastructure(settings: Settings) -> AsyncIterator[Infrastructure]:
-    stoppers: list[Callable[[], None]] = []
-    notes: list[str] = []
+async def open_redis(settings: Settings, notes: list[str]) -> AsyncIterator[tuple[RedisConnection, str]]:
+    """The Redis side alone (embedded Valkey when REDIS_URL is unset), its partition count checked: what
+    the commands that need no PostgreSQL open (`aiwf consumers`)."""
+    valkey = None
+    redis_url = settings.redis_url
+    if redis_url is None:
+        valkey = start_valkey(settings.data_dir)
+        redis_url = valkey.url
+        notes.append(f"redis: embedded Valkey at {redis_url} (data in {settings.data_dir / 'valkey'})")
     try:
-        redis_url = settings.redis_url
-        if redis_url is None:
-            valkey = start_valkey(settings.data_dir)
-            stoppers.append(valkey.stop)
-            redis_url = valkey.url
-            notes.append(f"redis: embedded Valkey at {redis_url} (data in {settings.data_dir / 'valkey'})")
-        database_url = settings.database_url or start_postgres(settings.data_dir)
-        if settings.database_url is None:
-            notes.append(f"postgres: embedded PostgreSQL (data in {settings.data_dir / 'postgres'})")
         redis = await connect(redis_url)
         try:
-            keys = KeySpace(prefix=settings.key_prefix, partitions=settings.partitions)
-            await check_partitions(redis, keys)
-            wait_ms, note = fsync_wait(settings.durability, redis.facts, settings.waitaof_timeout_ms)
-            notes.append(note)
-            store = RedisEventStore(redis, keys, REGISTRY, wait_fsync_ms=wait_ms)
-            n8n = n8n_instances(settings)
-            notes.append(n8n_note(settings))
-            try:
-                yield Infrastructure(settings, redis, redis_url, store, database_url, notes, n8n)
-            finally:
-                await n8n.aclose()
+            await check_partitions(redis, keyspace(settings))
+            yield redis, redis_url
         finally:
             await redis.close()
     finally:
-        for stop in reversed(stoppers):
-            stop()
+        if valkey is not None:
+            valkey.stop()
+
+
+def keyspace(settings: Settings) -> KeySpace:
+    return KeySpace(prefix=settings.key_prefix, partitions=settings.partitions)
+
+
+@contextlib.asynccontextmanager
+async def open_infrastructure(settings: Settings) -> AsyncIterator[Infrastructure]:
+    notes: list[str] = []
+    async with open_redis(settings, notes) as (redis, redis_url):
+        database_url = settings.database_url or start_postgres(settings.data_dir)
+        if settings.database_url is None:
+            notes.append(f"postgres: embedded PostgreSQL (data in {settings.data_dir / 'postgres'})")
+        wait_ms, note = fsync_wait(settings.durability, redis.facts, settings.waitaof_timeout_ms)
+        notes.append(note)
+        schemas = SchemaLocator(public_url=settings.api_url)
+        store = RedisEventStore(redis, keyspace(settings), REGISTRY, wait_fsync_ms=wait_ms, schemas=schemas)
+        n8n = n8n_instances(settings)
+        notes.append(n8n_note(settings))
+        try:
+            yield Infrastructure(settings, redis, redis_url, store, database_url, notes, n8n)
+        finally:
+            await n8n.aclose()

@@ -10,6 +10,7 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -34,6 +35,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     waitaof_timeout_ms: int = 1000
     host: str = "127.0.0.1"
     port: int = 8080
+    public_url: str | None = None  # how consumers reach the API; None: derived from host and port
     log_level: str = "INFO"
     json_logs: bool = False
     auto_approve: bool = False  # the platform approves every valid workflow it drafts (demos only)
@@ -51,6 +53,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if fields["n8n_api_key"] is not None:
             fields["n8n_api_key"] = "<hidden>"
         return f"Settings({', '.join(f'{k}={v!r}' for k, v in fields.items())})"
+
+    @property
+    def api_url(self) -> str:
+        """AIWF_PUBLIC_URL, else where `aiwf run` listens (a wildcard address read as loopback): the base
+        of every event's `dataschema`."""
+        if self.public_url is not None:
+            return self.public_url
+        host = "127.0.0.1" if self.host in {"", "0.0.0.0", "::"} else self.host  # noqa: S104 - compared, not bound
+        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
 
 
 def _url(schemes: tuple[str, ...]) -> Callable[[str], str]:
@@ -96,6 +107,13 @@ def _prefix(value: str) -> str:
     return value
 
 
+def _public_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError("expected an http:// or https:// URL with a host, without query or fragment")
+    return value.rstrip("/")
+
+
 def _level(value: str) -> str:
     if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ValueError("expected DEBUG, INFO, WARNING or ERROR")
@@ -115,6 +133,7 @@ _VARIABLES: dict[str, tuple[str, Callable[[str], Any]]] = {
     "AIWF_WAITAOF_TIMEOUT_MS": ("waitaof_timeout_ms", _int_between(1, 60_000)),
     "AIWF_HOST": ("host", str),
     "AIWF_PORT": ("port", _int_between(1, 65535)),
+    "AIWF_PUBLIC_URL": ("public_url", _public_url),
     "AIWF_LOG_LEVEL": ("log_level", _level),
     "AIWF_JSON_LOGS": ("json_logs", _bool),
     "AIWF_AUTO_APPROVE": ("auto_approve", _bool),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import msgspec
 
-from domain.envelope import Envelope
+from domain.envelope import Envelope, aggregate_id
+
+__all__ = ["ProjectedEvent", "aggregate_id", "log_position"]
 
 
 class ProjectedEvent(msgspec.Struct, frozen=True, kw_only=True):
@@ -18,8 +20,3 @@ def log_position(log_id: str) -> tuple[int, int]:
     """Stream entry ids order as (milliseconds, sequence), not as strings."""
     ms, _, seq = log_id.partition("-")
     return int(ms), int(seq or 0)
-
-
-def aggregate_id(stream: str) -> str:
-    """`conversation-<id>` → `<id>`."""
-    return stream.partition("-")[2]

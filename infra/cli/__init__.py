@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from domain.types import AgentRole
+from infra.cli import consumers, operations, sboms, serving, workflow_commands
 from infra.cli import eval as corpus_eval
-from infra.cli import operations, sboms, serving, workflow_commands
 from infra.embedded import EmbeddedError
 from infra.observability import configure_logging
 from infra.runtime import StartupError
@@ -87,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     _platform_commands(commands)
     _data_commands(commands)
     _operator_commands(commands)
+    _consumer_commands(commands)
     return parser
 
 
@@ -199,6 +200,30 @@ def _operator_commands(commands: Any) -> None:
         cmd.set_defaults(command=operations.projections_replay, mode=name)
     status = sub.add_parser("status", help="checkpoints and consumer-group lag per projector and partition")
     status.set_defaults(command=operations.projections_status)
+
+
+def _consumer_commands(commands: Any) -> None:
+    """consumers create, list, revoke (docs/consumers.md)."""
+    group = commands.add_parser("consumers", help="Redis users for external consumers of the partition logs")
+    sub = group.add_subparsers(title="consumers commands")
+    create = sub.add_parser(
+        "create", help="a user that may only read the logs with its own group; prints its URL"
+    )
+    create.add_argument(
+        "name", metavar="NAME", help="1-40 lower-case letters, digits, '-', '_'; also its group"
+    )
+    start = create.add_mutually_exclusive_group()
+    start.add_argument(
+        "--from-start", action="store_true", help="its group starts at the first entry (default)"
+    )
+    start.add_argument("--from-now", action="store_true", help="its group starts after the last entry")
+    create.set_defaults(command=consumers.create)
+    sub.add_parser("list", help="each consumer, enabled or not, lag and pending per partition").set_defaults(
+        command=consumers.list_all
+    )
+    revoke = sub.add_parser("revoke", help="delete the user (closing its connections) and its groups")
+    revoke.add_argument("name", metavar="NAME")
+    revoke.set_defaults(command=consumers.revoke)
 
 
 def _projector_names() -> str:

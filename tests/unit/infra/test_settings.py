@@ -62,3 +62,18 @@ def test_the_idempotency_ttl_is_read_in_seconds_and_a_bad_one_names_its_range() 
     message = r"AIWF_IDEMPOTENCY_TTL_S='30' is not valid: .* from 60 to 2592000"
     with pytest.raises(SettingsError, match=message):
         load_settings({"AIWF_IDEMPOTENCY_TTL_S": "30"})
+
+
+def test_the_public_url_defaults_to_where_the_api_listens_and_can_be_set() -> None:
+    assert load_settings({}).api_url == "http://127.0.0.1:8080"
+    assert load_settings({"AIWF_HOST": "0.0.0.0", "AIWF_PORT": "9000"}).api_url == "http://127.0.0.1:9000"
+    assert load_settings({"AIWF_HOST": "::1"}).api_url == "http://[::1]:8080"
+    assert (
+        load_settings({"AIWF_PUBLIC_URL": "https://aiwf.example/api/"}).api_url == "https://aiwf.example/api"
+    )
+
+
+@pytest.mark.parametrize("value", ["aiwf.example", "ftp://aiwf.example", "https://", "https://x/?a=1"])
+def test_a_public_url_that_is_not_one_is_refused(value: str) -> None:
+    with pytest.raises(SettingsError, match="AIWF_PUBLIC_URL"):
+        load_settings({"AIWF_PUBLIC_URL": value})
