@@ -55,6 +55,16 @@ class NotFound(DomainError):
     """The aggregate does not exist (or belongs to another tenant: the same answer, on purpose)."""
 
 
+class StreamOfAnotherTenant(NotFound):
+    """An append to a stream whose first event fixed another tenant: refused, and answered as a missing
+    one would be (the message names only what the caller already knows: the stream and its own tenant)."""
+
+    def __init__(self, stream: str, tenant: str) -> None:
+        super().__init__(f"stream {stream!r}: tenant {tenant!r} has no such stream")
+        self.stream = stream
+        self.tenant = tenant
+
+
 class InvalidTransition(DomainError):
     """The command does not apply to the aggregate in its current state; the message says why."""
 
@@ -79,3 +89,12 @@ class CredentialDataInvalid(DomainError):
 
 class NotConfigured(DomainError):
     """What the request needs is not set up for this tenant (no n8n instance, say); the message says how."""
+
+
+class ShreddedSubject(DomainError):
+    """The subject's data keys were destroyed: nothing can be written for it, and its sealed fields read
+    `[shredded]` for ever."""
+
+    def __init__(self, tenant: str, subject: str) -> None:
+        super().__init__(f"subject {subject} was shredded: its data can no longer be written or read")
+        self.tenant, self.subject = tenant, subject

@@ -6,11 +6,15 @@ An aggregate stream hashes to one of P partitions; every key of partition N carr
     <prefix>:{pN}:log             partition log, public: field `event` holds the CloudEvent JSON
     <prefix>:{pN}:s:<stream>      one aggregate's events, entry id `<version>-0`
     <prefix>:{pN}:heads           hash: stream → "<version> <hash>"
+    <prefix>:{pN}:tenants         hash: stream → the tenant its first event fixed (docs/adr/0022)
     <prefix>:{pN}:ids             hash: event id → "<version> <log id> <digest> <stream>" (ADR 0015)
     <prefix>:{pN}:dlq             dead letters of every consumer group of the partition
     <prefix>:{pN}:lease:<group>   who consumes the partition for an ordered group; :epoch:<group> fences
     <prefix>:{pN}:snap:<name>:<stream>  hash: the newest snapshot of a state of the stream (`v`, `doc`)
     <prefix>:{pN}:lock:<step>:<stream>  who carries out a step's side effect on the stream now (expires)
+    <prefix>:{pN}:mt:<level>:<chunk>  string: the log's Merkle nodes of one level, 32 bytes each, node j at
+                                  chunk j // 65536 (docs/audit.md); derived from the log, proofs read it
+    <prefix>:{pN}:mt:index        hash: log entry id → its leaf index in the partition's Merkle tree
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ class PartitionKeys(msgspec.Struct, frozen=True, kw_only=True):
     partition: int
     log: str
     heads: str
+    tenants: str
     ids: str
     dlq: str
     stream_prefix: str
@@ -51,6 +56,15 @@ class PartitionKeys(msgspec.Struct, frozen=True, kw_only=True):
         """A step's exclusive hold on one stream's side effect (the deployer's n8n calls)."""
         return f"{self.tag}:lock:{step}:{stream}"
 
+    def merkle_nodes(self, level: int, chunk: int) -> str:
+        """Perfect-subtree hashes of one level of the log's Merkle tree (infra/proof_store.py)."""
+        return f"{self.tag}:mt:{level}:{chunk}"
+
+    @property
+    def merkle_index(self) -> str:
+        """Log entry id → leaf index in the log's Merkle tree."""
+        return f"{self.tag}:mt:index"
+
 
 class KeySpace(msgspec.Struct, frozen=True, kw_only=True):
     prefix: str
@@ -62,6 +76,7 @@ class KeySpace(msgspec.Struct, frozen=True, kw_only=True):
             partition=n,
             log=f"{tag}:log",
             heads=f"{tag}:heads",
+            tenants=f"{tag}:tenants",
             ids=f"{tag}:ids",
             dlq=f"{tag}:dlq",
             stream_prefix=f"{tag}:s:",
@@ -78,3 +93,12 @@ class KeySpace(msgspec.Struct, frozen=True, kw_only=True):
     def meta(self) -> str:
         """Store-wide facts (partition count) that must never change under existing data."""
         return f"{self.prefix}:{{meta}}:config"
+
+    def data_keys(self, tenant: str) -> str:
+        """A tenant's wrapped data keys, one hash field per subject (infra/crypto/datakeys.py)."""
+        return f"{self.prefix}:{{dk:{tenant}}}:keys"
+
+    @property
+    def data_keys_shredded(self) -> str:
+        """The channel every process hears a shredding on, to drop the keys it cached."""
+        return f"{self.prefix}:dk:shredded"
