@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run demo eval test lint typecheck unit integration bench bench-append bench-command bench-main-job format clean n8n n8n-test n8n-catalog
+.PHONY: install run demo eval test lint typecheck unit integration bench bench-append bench-command bench-main-job bench-audit format clean n8n n8n-test n8n-catalog
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -40,7 +40,7 @@ unit: install
 integration: install
 	$(BIN)/pytest tests/integration
 
-bench: bench-append bench-command bench-main-job
+bench: bench-append bench-command bench-main-job bench-audit
 
 bench-append: install ## event store append throughput, latency and memory, against raw XADD
 	$(BIN)/python -m bench.append_bench
@@ -50,6 +50,9 @@ bench-command: install ## a command on a conversation of 10,000 events: full fol
 
 bench-main-job: install ## the main job end to end: message → validated workflow, 20 concurrent conversations
 	$(BIN)/python -m bench.main_job_bench
+
+bench-audit: install ## `aiwf audit verify` events/s over 200,000 events and proof latency, against read and hash floors
+	$(BIN)/python -m bench.audit_bench
 
 format: install
 	$(BIN)/ruff format .

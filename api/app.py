@@ -10,7 +10,8 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
-from api.auth import KeyCache, TokenBucket, bearer_auth
+from api.audit import AuditController
+from api.auth import TokenBucket, bearer_auth
 from api.context import request_context
 from api.conversations import ConversationsController
 from api.credentials import CredentialsController
@@ -20,22 +21,30 @@ from api.events import EventsController
 from api.ops import asyncapi_route, live, metrics, ready
 from api.problems import EXCEPTION_HANDLERS
 from api.sboms import SbomController
+from api.subjects import SubjectsController
 from api.workflows import WorkflowsController
 
 VERSION = "0.1.0"
 
 
 def create_app(deps: ApiDeps, asyncapi: dict[str, Any]) -> Litestar:
-    auth = bearer_auth(KeyCache(deps.pool), TokenBucket(deps.limits.rate_per_s, deps.limits.burst))
+    limits = deps.limits
+    auth = bearer_auth(
+        deps.keys,
+        TokenBucket(limits.rate_per_s, limits.burst),
+        TokenBucket(limits.address_rate_per_s, limits.address_burst),
+    )
     schemas = EventSchemas(deps.store.registry, deps.store.schemas)
     return Litestar(
         route_handlers=[
             ConversationsController,
             WorkflowsController,
             SbomController,
+            SubjectsController,
             CredentialsController,
             EventsController,
             SchemasController,
+            AuditController,
             live,
             ready,
             metrics,

@@ -1,9 +1,13 @@
-"""API keys as `Authorization: Bearer …`, a role per key, one tenant per key; a token bucket per key."""
+"""API keys as `Authorization: Bearer …`, a role per key, one tenant per key; a token bucket per key,
+and one per client address in front of every key lookup (docs/adr/0022)."""
 
 from __future__ import annotations
 
+import ipaddress
 import time
-from typing import Any
+from collections import OrderedDict
+from collections.abc import Callable, Collection
+from typing import Any, Protocol, TypeVar
 
 import asyncpg
 from litestar.connection import ASGIConnection
@@ -12,7 +16,7 @@ from litestar.types import ASGIApp
 
 from api.problems import ProblemError
 from domain.types import Role
-from infra.api_keys import Principal, authenticate
+from infra.api_keys import Principal, active_keys, authenticate, parse_token
 from infra.observability import tenant as tenant_var
 
 # Anchored: Litestar searches these patterns anywhere in the path, so "/schema" alone also exempted
@@ -23,50 +27,137 @@ PUBLIC_PATHS = {
     r"^/metrics$",
     r"^/asyncapi\.json$",
     r"^/v1/schemas(/[^/]*|/[^/]+/envelope)?$",
+    r"^/v1/audit/keys$",
     r"^/schema(/.*)?$",
 }
-CACHE_S = 30.0  # a revoked key keeps working this long in a running API process
+CACHE_S = 30.0  # a revoked key keeps working this long in a running API process (open streams too: hub.py)
+MISS_S = 5.0  # an unknown token is answered from memory this long
+CACHE_SIZE = 10_000  # entries of each cache (good keys, unknown tokens, address buckets)
+Clock = Callable[[], float]
+V = TypeVar("V")
+
+
+class KeyLookup(Protocol):
+    """Where keys are checked: PostgreSQL (`PostgresKeys`), or a fake in tests."""
+
+    async def authenticate(self, token: str) -> Principal | None: ...
+
+    async def active(self, key_ids: Collection[str]) -> set[str]: ...
+
+
+class PostgresKeys:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def authenticate(self, token: str) -> Principal | None:
+        return await authenticate(self._pool, token)
+
+    async def active(self, key_ids: Collection[str]) -> set[str]:
+        return await active_keys(self._pool, key_ids)
+
+
+def _remember(cache: OrderedDict[str, V], key: str, value: V, size: int) -> None:
+    """Least recently used out first, one entry at a time: never the whole cache at once."""
+    cache[key] = value
+    cache.move_to_end(key)
+    while len(cache) > size:
+        cache.popitem(last=False)
 
 
 class KeyCache:
-    """Keys are checked in PostgreSQL once, then remembered briefly: reads must not pay a query each."""
+    """Keys are checked in PostgreSQL once, then remembered briefly: reads must not pay a query each.
+    Good keys (CACHE_S) and unknown tokens (MISS_S) are kept apart, each in a bounded LRU, so a spray of
+    unknown tokens churns only the misses and never evicts a good key."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
-        self._known: dict[str, tuple[Principal | None, float]] = {}
+    def __init__(self, lookup: KeyLookup, *, size: int = CACHE_SIZE, clock: Clock = time.monotonic) -> None:
+        self._lookup, self._size, self._clock = lookup, size, clock
+        self._good: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self._misses: OrderedDict[str, float] = OrderedDict()
+
+    def fresh(self, token: str) -> Principal | None:
+        """The principal of a good key checked less than CACHE_S ago, at no cost."""
+        known = self._good.get(token)
+        if known is None or known[1] <= self._clock():
+            return None
+        self._good.move_to_end(token)
+        return known[0]
+
+    def was_good(self, token: str) -> bool:
+        """A key that was good when last checked (its re-check is bounded by the number of good keys)."""
+        return token in self._good
 
     async def principal(self, token: str) -> Principal | None:
-        now = time.monotonic()
-        known = self._known.get(token)
-        if known is not None and known[1] > now:
-            return known[0]
-        principal = await authenticate(self._pool, token)
-        if len(self._known) > 10_000:
-            self._known.clear()
-        self._known[token] = (principal, now + CACHE_S)
+        principal = self.fresh(token)
+        if principal is not None or parse_token(token) is None:  # malformed: no query, nothing kept
+            return principal
+        now = self._clock()
+        missed = self._misses.get(token)
+        if missed is not None and missed > now:
+            return None
+        principal = await self._lookup.authenticate(token)
+        if principal is None:
+            self._good.pop(token, None)
+            _remember(self._misses, token, now + MISS_S, self._size)
+        else:
+            self._misses.pop(token, None)
+            _remember(self._good, token, (principal, now + CACHE_S), self._size)
         return principal
+
+    async def revoked_among(self, key_ids: Collection[str]) -> set[str]:
+        """Which of `key_ids` are no longer valid, asked of PostgreSQL (not of this cache), and
+        forgotten here at once, so a client whose stream closes cannot come straight back."""
+        revoked = set(key_ids) - await self._lookup.active(key_ids)
+        for token in [t for t, (p, _) in self._good.items() if p.key_id in revoked]:
+            del self._good[token]
+        return revoked
 
 
 class TokenBucket:
-    """`rate` requests a second per key, bursts up to `burst`."""
+    """`rate` requests a second per key, bursts up to `burst`; at most `size` buckets (the least recently
+    used goes first: forgetting one only refills it)."""
 
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate, self.burst = rate, burst
-        self._buckets: dict[str, tuple[float, float]] = {}
+    def __init__(self, rate: float, burst: int, *, size: int = CACHE_SIZE, clock: Clock = time.monotonic):
+        self.rate, self.burst, self._size, self._clock = rate, burst, size, clock
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
 
     def take(self, key: str) -> float:
         """0 when allowed, else the seconds to wait."""
-        now = time.monotonic()
+        now = self._clock()
         tokens, then = self._buckets.get(key, (float(self.burst), now))
         tokens = min(float(self.burst), tokens + (now - then) * self.rate)
         if tokens >= 1:
-            self._buckets[key] = (tokens - 1, now)
+            _remember(self._buckets, key, (tokens - 1, now), self._size)
             return 0.0
-        self._buckets[key] = (tokens, now)
+        _remember(self._buckets, key, (tokens, now), self._size)
         return (1 - tokens) / self.rate
 
 
-def bearer_auth(keys: KeyCache, limiter: TokenBucket) -> type[AbstractAuthenticationMiddleware]:
+def address_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    """The client's address as the rate limit sees it: an IPv6 client by its /64 (one host's share)."""
+    host = connection.client.host if connection.client else ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host or "unknown"
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def _within(wait: float) -> None:
+    if wait > 0:
+        raise ProblemError(
+            429,
+            "rate-limited",
+            "Too many requests",
+            f"retry in {wait:.2f}s",
+            headers={"Retry-After": str(max(1, round(wait)))},
+        )
+
+
+def bearer_auth(
+    keys: KeyCache, limiter: TokenBucket, addresses: TokenBucket
+) -> type[AbstractAuthenticationMiddleware]:
     class BearerAuth(AbstractAuthenticationMiddleware):
         def __init__(self, app: ASGIApp) -> None:
             super().__init__(app, exclude=sorted(PUBLIC_PATHS))
@@ -75,7 +166,14 @@ def bearer_auth(keys: KeyCache, limiter: TokenBucket) -> type[AbstractAuthentica
             self, connection: ASGIConnection[Any, Any, Any, Any]
         ) -> AuthenticationResult:
             scheme, _, token = connection.headers.get("authorization", "").partition(" ")
-            principal = await keys.principal(token.strip()) if scheme.lower() == "bearer" else None
+            token = token.strip() if scheme.lower() == "bearer" else ""
+            principal = keys.fresh(token)
+            if principal is None:
+                # Before any lookup, a request without a recently checked key pays from its address's
+                # bucket: a spray of tokens costs at most the bucket in queries, a good key nothing.
+                if not keys.was_good(token):
+                    _within(addresses.take(address_of(connection)))
+                principal = await keys.principal(token)
             if principal is None:
                 raise ProblemError(
                     401,
@@ -84,15 +182,7 @@ def bearer_auth(keys: KeyCache, limiter: TokenBucket) -> type[AbstractAuthentica
                     "send `Authorization: Bearer <API key>`",
                     headers={"WWW-Authenticate": 'Bearer realm="aiwf"'},
                 )
-            wait = limiter.take(principal.key_id)
-            if wait > 0:
-                raise ProblemError(
-                    429,
-                    "rate-limited",
-                    "Too many requests",
-                    f"retry in {wait:.2f}s",
-                    headers={"Retry-After": str(max(1, round(wait)))},
-                )
+            _within(limiter.take(principal.key_id))
             check_role(principal, connection.scope.get("route_handler"))
             refuse_nul(connection.scope)
             tenant_var.set(principal.tenant)
@@ -130,3 +220,4 @@ def refuse_nul(scope: Any) -> None:
 CHAT = allow(Role.MEMBER, Role.ADMIN)
 READ = allow(Role.MEMBER, Role.AUDITOR, Role.ADMIN)
 AUDIT = allow(Role.AUDITOR, Role.ADMIN)
+ADMIN = allow(Role.ADMIN)

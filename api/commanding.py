@@ -28,6 +28,12 @@ def accepted(result: CommandResult, **ids: str) -> Accepted:
     )
 
 
+def request_secret(deps: ApiDeps) -> bytes:
+    """The key of request digests: from the keyring when the store has one (tests may run without)."""
+    cipher = deps.store.cipher
+    return cipher.keys.keyring.secret("idempotency") if cipher is not None else b""
+
+
 async def run_command(
     request: Request[Any, Any, Any],
     deps: ApiDeps,
@@ -43,7 +49,8 @@ async def run_command(
         content = await request.body()
         # Ids derive from the key and the request: after the record expires, the same request derives
         # the same ids again (the store dedupes) and another request new ones (never swallowed).
-        ctx = msgspec.structs.replace(ctx, idempotency_key=identity_of(key, scope, content))
+        secret = request_secret(deps)
+        ctx = msgspec.structs.replace(ctx, idempotency_key=identity_of(key, scope, content, secret))
 
         async def go(started_at: datetime) -> tuple[int, bytes]:
             # A taken-over re-run keeps the first run's time: it decides the very same events.
@@ -59,6 +66,7 @@ async def run_command(
             ttl_s=deps.limits.idempotency_ttl_s,
             now=ctx.now,
             run=go,
+            secret=secret,
         )
     token = _accepted.decode(body).consistency_token
     return Response(

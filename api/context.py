@@ -1,4 +1,7 @@
-"""Per request: an id, the correlation id, a JSON access log line and the latency histogram."""
+"""Per request: an id, the correlation id, a JSON access log line and the latency histogram.
+
+The access log names the route (`/v1/conversations/{conversation_id:str}/messages`), never the path as
+sent: a path is the caller's text, and may hold anything (a phone number typed where an id goes)."""
 
 from __future__ import annotations
 
@@ -37,24 +40,29 @@ def request_context(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            route = str(_route(scope))
+            route = route_of(scope)
             REQUESTS.labels(scope.get("method", ""), route, str(status[0])).observe(elapsed)
             fields = {
                 "method": scope.get("method"),
-                "path": scope.get("path"),
+                "route": route,
                 "status": status[0],
                 "ms": round(elapsed * 1000, 2),
             }
             log.info(
                 "%s %s %s %.2f ms",
                 fields["method"],
-                fields["path"],
+                fields["route"],
                 fields["status"],
                 fields["ms"],
                 extra={"fields": fields},
             )
 
     return middleware
+
+
+def route_of(scope: Scope) -> str:
+    """The route template the request matched ("unmatched" when none did)."""
+    return str(_route(scope))
 
 
 def _route(scope: Scope) -> Any:

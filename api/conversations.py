@@ -10,6 +10,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from api import reveal
 from api.auth import CHAT, READ
 from api.commanding import accepted, run_command
 from api.deps import ApiDeps, await_consistency, found, or_bad_cursor, tenant_of
@@ -128,7 +129,8 @@ class ConversationsController(Controller):
         found(await queries.get_conversation(deps.pool, tenant, conversation_id), "conversation")
         page = queries.Page(limit=limit, after=cursor)
         rows = await or_bad_cursor(queries.list_messages(deps.pool, tenant, conversation_id, page))
-        return MessageList(items=rows, next_cursor=str(rows[-1].version) if len(rows) == limit else None)
+        next_cursor = str(rows[-1].version) if len(rows) == limit else None
+        return MessageList(items=await reveal.messages(deps, rows), next_cursor=next_cursor)
 
     @get(
         "/{conversation_id:str}/agent-state",
@@ -145,9 +147,10 @@ class ConversationsController(Controller):
         if version is not None:
             return await agent_state_at_version(deps, tenant_of(request), conversation_id, version)
         await await_consistency(request, deps, VIEWS)
-        return await _cached(
+        doc = await _cached(
             deps, deps.caches.agent_states, tenant_of(request), conversation_id, queries.get_agent_state
         )
+        return await reveal.agent_state(deps, doc)
 
 
 async def agent_state_at_version(

@@ -12,12 +12,14 @@ from typing import Any, TypeVar
 import asyncpg
 from litestar import Request
 
+from api.auth import CACHE_S, KeyCache
 from api.consistency import ConsistencyWaiter
 from api.hub import StreamHub
 from api.problems import ProblemError
 from api.read_cache import ConversationCaches
 from commands.context import CommandContext, decode_token
 from infra.api_keys import Principal
+from infra.crypto.signing import DocumentSigner
 from infra.event_store import RedisEventStore
 from infra.n8n.instances import NO_N8N, N8nInstances
 from infra.observability import correlation_id, request_id
@@ -31,7 +33,12 @@ class Limits:
     max_body_bytes: int = 64 * 1024
     rate_per_s: float = 50.0
     burst: int = 100
+    # Requests that carry no recently checked key, per client address, before any key lookup.
+    address_rate_per_s: float = 10.0
+    address_burst: int = 50
     idempotency_ttl_s: float = 86400.0  # how long an Idempotency-Key's answer is kept
+    key_check_s: float = CACHE_S  # how often the keys of open streams are checked for revocation
+    checkpoint_interval_s: int = 60  # how often audit checkpoints are made (Retry-After of a fresh proof)
 
 
 @dataclass
@@ -43,7 +50,9 @@ class ApiDeps:
     limits: Limits
     lag: Any  # async () -> list[GroupLag]; the handler runtime's, when this process runs one
     caches: ConversationCaches
+    keys: KeyCache
     n8n: N8nInstances = NO_N8N
+    signer: DocumentSigner | None = None  # SBOM signatures and the public keys; None: no keyring
 
 
 def traceparent_of(request: Request[Any, Any, Any]) -> str:

@@ -10,12 +10,17 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import ServerSentEvent
 
+from api import reveal
 from api.auth import AUDIT, READ
 from api.deps import ApiDeps, await_consistency, or_bad_cursor, tenant_of
 from api.problems import ProblemError
 from api.schemas import EventList
-from api.streams import conversation_events, tenant_events
-from commands.context import decode_token
+from api.streams import (
+    conversation_events,
+    conversation_resume_point,
+    tenant_events,
+    tenant_resume_point,
+)
 from commands.conversations import stream_of as conversation_stream
 from infra.api_keys import Principal
 from projections import queries
@@ -46,19 +51,16 @@ class EventsController(Controller):
         )
         page = queries.Page(limit=limit, after=cursor)
         rows = await or_bad_cursor(queries.list_events(deps.pool, tenant_of(request), where, page))
-        return EventList(
-            items=rows, next_cursor=queries.event_cursor(rows[-1]) if len(rows) == limit else None
-        )
+        next_cursor = queries.event_cursor(rows[-1]) if len(rows) == limit else None
+        return EventList(items=await reveal.archived(deps, rows), next_cursor=next_cursor)
 
     @get("/stream", opt=READ, summary="All of the tenant's events, live (SSE)")
     async def stream_all(
         self, request: Request[Any, Any, Any], deps: NamedDependency[ApiDeps]
     ) -> ServerSentEvent:
-        principal: Principal = request.user
         last = request.headers.get("last-event-id")
-        if last:
-            decode_token(last)  # a malformed id is a 422 now, not a broken stream later
-        return ServerSentEvent(tenant_events(deps, principal.tenant, last))
+        resume = await tenant_resume_point(deps, last) if last else None  # a 400 now, not a broken stream
+        return ServerSentEvent(tenant_events(deps, request.user, resume))
 
     @get(
         "/conversations/{conversation_id:str}/stream",
@@ -72,12 +74,8 @@ class EventsController(Controller):
         stream = conversation_stream(conversation_id)
         if not conversation_id or await deps.store.tenant_of(stream) != principal.tenant:
             raise ProblemError(404, "not-found", "Not found", "no such conversation")
-        last = request.headers.get("last-event-id", "0")
-        if not last.isdigit():
-            raise ProblemError(
-                422, "validation", "The request is not valid", "Last-Event-ID: a version number"
-            )
-        return ServerSentEvent(conversation_events(deps, principal.tenant, stream, int(last)))
+        after = await conversation_resume_point(deps, stream, request.headers.get("last-event-id", "0"))
+        return ServerSentEvent(conversation_events(deps, principal, stream, after))
 
 
 def _in_utc(name: str, value: datetime | None) -> datetime | None:

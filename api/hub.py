@@ -1,15 +1,22 @@
 """Live fan-out of the partition logs to SSE subscribers: one reader per partition, a bounded queue per
-subscriber. A subscriber that cannot keep up is dropped (it resumes with Last-Event-ID), never waited on."""
+subscriber. A subscriber that cannot keep up is dropped (it resumes with Last-Event-ID), never waited on.
+
+A stream is authenticated once, when it opens; the hub checks the keys of every open stream again every
+`key_check_s` (the revocation-cache period, api/auth.py CACHE_S) in one query, and closes the streams of
+revoked keys, and of keys it could not check for two periods (fail closed)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections import defaultdict
 from typing import Any
 
 import msgspec
 
+from api.auth import CACHE_S, KeyCache
 from infra.event_store import RedisEventStore
 
 log = logging.getLogger(__name__)
@@ -35,10 +42,15 @@ class Delivery(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Subscription:
-    def __init__(self, tenant: str, stream: str | None, size: int) -> None:
-        self.tenant, self.stream = tenant, stream
+    def __init__(self, tenant: str, stream: str | None, size: int, key_id: str | None = None) -> None:
+        self.tenant, self.stream, self.key_id = tenant, stream, key_id
         self.queue: asyncio.Queue[Delivery | None] = asyncio.Queue(maxsize=size)  # None: keep-alive
         self.dropped = False
+        self.closed: str | None = None  # why the hub ended the stream: nothing more is sent
+        self.key_checked_at = time.monotonic()  # it was authenticated as it opened
+
+    def is_open(self) -> bool:
+        return self.closed is None
 
 
 def frame_tail(event_type: str, raw: bytes) -> bytes | None:
@@ -51,9 +63,18 @@ _route = msgspec.json.Decoder(_Route)
 
 
 class StreamHub:
-    def __init__(self, store: RedisEventStore, queue_size: int = 1000, keepalive_s: float = 15.0) -> None:
+    def __init__(
+        self,
+        store: RedisEventStore,
+        queue_size: int = 1000,
+        keepalive_s: float = 15.0,
+        *,
+        keys: KeyCache | None = None,
+        key_check_s: float = CACHE_S,
+    ) -> None:
         self._redis, self._store, self._queue_size = store.redis, store, queue_size
         self._keepalive_s = keepalive_s
+        self._keys, self._key_check_s = keys, key_check_s
         self._subs: dict[str, set[Subscription]] = defaultdict(set)
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -66,14 +87,16 @@ class StreamHub:
                 )
             )
         self._tasks.append(asyncio.create_task(self._keep_alive(), name="hub/keep-alive"))
+        if self._keys is not None:
+            self._tasks.append(asyncio.create_task(self._watch_keys(self._keys), name="hub/keys"))
 
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def subscribe(self, tenant: str, stream: str | None = None) -> Subscription:
-        sub = Subscription(tenant, stream, self._queue_size)
+    def subscribe(self, tenant: str, stream: str | None = None, *, key_id: str | None = None) -> Subscription:
+        sub = Subscription(tenant, stream, self._queue_size, key_id)
         self._subs[tenant].add(sub)
         return sub
 
@@ -97,7 +120,10 @@ class StreamHub:
             for _stream, entries in reply or []:
                 for entry_id, fields in entries:
                     last_id = entry_id.decode()
-                    self._dispatch(partition, last_id, fields.get(b"event"))
+                    raw = fields.get(b"event")
+                    if raw is not None and self._store.cipher is not None:
+                        raw = await self._store.cipher.open_raw(self._store.registry, raw)
+                    self._dispatch(partition, last_id, raw)
 
     async def _keep_alive(self) -> None:
         """One timer for every idle subscriber, instead of a timeout on every queue read (a timer
@@ -108,6 +134,36 @@ class StreamHub:
                 for sub in list(subs):
                     if sub.queue.empty():
                         sub.queue.put_nowait(None)
+
+    async def _watch_keys(self, keys: KeyCache) -> None:
+        while True:
+            await asyncio.sleep(self._key_check_s)
+            await self.check_keys(keys)
+
+    async def check_keys(self, keys: KeyCache) -> None:
+        """Close the open streams whose key is revoked, or could not be checked for two periods."""
+        subs = [sub for subs in list(self._subs.values()) for sub in list(subs) if sub.key_id is not None]
+        if not subs:
+            return
+        now = time.monotonic()
+        try:
+            revoked: set[str] | None = await keys.revoked_among({sub.key_id for sub in subs if sub.key_id})
+        except Exception:
+            log.warning("hub: the keys of open streams could not be checked; retrying", exc_info=True)
+            revoked = None
+        for sub in subs:
+            if revoked is not None and sub.key_id in revoked:
+                self._close(sub, "the API key was revoked")
+            elif revoked is not None:
+                sub.key_checked_at = now
+            elif now - sub.key_checked_at > 2 * self._key_check_s:
+                self._close(sub, "the API key could not be checked")
+
+    def _close(self, sub: Subscription, why: str) -> None:
+        sub.closed = why
+        self.unsubscribe(sub)
+        with contextlib.suppress(asyncio.QueueFull):  # a full queue: its reader is awake anyway
+            sub.queue.put_nowait(None)
 
     def _dispatch(self, partition: int, log_id: str, raw: bytes | None) -> None:
         if raw is None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import hmac
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -35,10 +36,16 @@ IN_FLIGHT_WAIT_S = 10.0
 _POLL_S = 0.02
 
 
-def identity_of(key: str, scope: str, body: bytes) -> str:
-    """What ids derive from: the same key and request give the same identity, another request another."""
-    digest = hashlib.sha256(scope.encode() + b"\n" + body).hexdigest()[:32]
-    return f"{key}:{digest}"
+def identity_of(key: str, scope: str, body: bytes, secret: bytes) -> str:
+    """What ids derive from: the same key and request give the same identity, another request another.
+    Keyed: event ids stay in the log for ever, and a plain hash of a body would let anyone confirm a
+    guess of a message that was sealed, or shredded."""
+    digest = body_digest(scope.encode() + b"\n" + body, secret)
+    return f"{key}:{digest[:32]}"
+
+
+def body_digest(body: bytes, secret: bytes) -> str:
+    return hmac.new(secret, body, hashlib.sha256).hexdigest()
 
 
 class IdempotentRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -72,15 +79,14 @@ async def once(
     ttl_s: float,
     now: datetime,
     run: Callable[[datetime], Awaitable[tuple[int, bytes]]],
+    secret: bytes = b"",
 ) -> tuple[int, bytes]:
     """The stored answer for this key, or `run(started_at)`'s, stored for the next request."""
     if not key or len(key) > MAX_KEY_CHARS:
         raise ProblemError(
             422, "validation", "The request is not valid", f"Idempotency-Key: 1 to {MAX_KEY_CHARS} characters"
         )
-    request = IdempotentRequest(
-        tenant=tenant, key=key, scope=scope, body_sha256=hashlib.sha256(body).hexdigest()
-    )
+    request = IdempotentRequest(tenant=tenant, key=key, scope=scope, body_sha256=body_digest(body, secret))
     outcome = await _claim_or_answer(pool, request, ttl_s, now)
     if isinstance(outcome, Answered):
         return outcome.status, outcome.response

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+import uuid
 from typing import Any
 
 import msgspec
@@ -14,6 +16,7 @@ from litestar.status_codes import (
     HTTP_500_INTERNAL_SERVER_ERROR,
 )
 
+from api.context import route_of
 from commands.context import BadToken
 from domain.errors import (
     ConcurrencyConflict,
@@ -24,8 +27,11 @@ from domain.errors import (
     InvalidTransition,
     NotConfigured,
     NotFound,
+    ShreddedSubject,
+    StreamOfAnotherTenant,
 )
 from infra.n8n.errors import N8nError
+from infra.observability import request_id
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -59,7 +65,11 @@ class ProblemError(HTTPException):
 def problem_response(
     request: Request[Any, Any, Any], problem: Problem, headers: dict[str, str] | None = None
 ) -> Response[Problem]:
-    problem = msgspec.structs.replace(problem, instance=request.url.path)
+    # The occurrence is named by the request's id (the X-Request-Id header, and every log line of the
+    # request), not by its path: a path is the caller's text, and may hold anything.
+    rid = request_id.get()
+    instance = f"urn:uuid:{uuid.UUID(hex=rid)}" if rid else ""
+    problem = msgspec.structs.replace(problem, instance=instance)
     return Response(problem, status_code=problem.status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -89,19 +99,26 @@ def on_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Pro
     )
 
 
+# What a validation message quotes of the input ("Invalid enum value '…'"): dropped, the field is named.
+_QUOTED_VALUE = re.compile(r"^(Invalid (?:enum )?value) (['\"]).*\2(?= - at `|$)")
+
+
 def on_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Problem]:
     errors = tuple(
         FieldError(
-            field=str(item.get("key") or item.get("source") or "body"), message=str(item.get("message", ""))
+            field=str(item.get("key") or item.get("source") or "body"),
+            message=_QUOTED_VALUE.sub(r"\1", str(item.get("message", ""))),
         )
         for item in (exc.extra if isinstance(exc.extra, list) else [])
         if isinstance(item, dict)
     )
+    detail = exc.detail or ""
+    # Litestar's "Validation failed for GET /path?query" repeats the query as sent.
     problem = Problem(
         type=TYPE_BASE + "validation",
         title="The request is not valid",
         status=HTTP_422_UNPROCESSABLE_ENTITY,
-        detail=exc.detail if exc.detail != "Bad Request" else "",
+        detail="" if detail == "Bad Request" or detail.startswith("Validation failed for") else detail,
         errors=errors,
     )
     return problem_response(request, problem)
@@ -110,6 +127,18 @@ def on_validation(request: Request[Any, Any, Any], exc: ValidationException) -> 
 def on_not_found(request: Request[Any, Any, Any], exc: NotFound) -> Response[Problem]:
     return problem_response(
         request, Problem(type=TYPE_BASE + "not-found", title="Not found", status=404, detail=str(exc))
+    )
+
+
+def on_another_tenants_stream(
+    request: Request[Any, Any, Any], exc: StreamOfAnotherTenant
+) -> Response[Problem]:
+    """404, worded as any missing resource is: a 403 or a distinct detail would tell the caller that
+    another tenant holds that id."""
+    log.warning("refused: tenant %r appended to %s, another tenant's stream", exc.tenant, exc.stream)
+    return problem_response(
+        request,
+        Problem(type=TYPE_BASE + "not-found", title="Not found", status=404, detail="no such resource"),
     )
 
 
@@ -169,6 +198,11 @@ def on_not_configured(request: Request[Any, Any, Any], exc: NotConfigured) -> Re
     return problem_response(request, problem)
 
 
+def on_shredded(request: Request[Any, Any, Any], exc: ShreddedSubject) -> Response[Problem]:
+    problem = Problem(type=TYPE_BASE + "subject-shredded", title="Shredded", status=410, detail=str(exc))
+    return problem_response(request, problem)
+
+
 def on_n8n_error(request: Request[Any, Any, Any], exc: N8nError) -> Response[Problem]:
     """n8n's own message (its trace and any secret dropped by the client); 503 when it may pass."""
     status = 503 if exc.retryable else 502
@@ -182,7 +216,7 @@ def on_n8n_error(request: Request[Any, Any, Any], exc: N8nError) -> Response[Pro
 
 
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    log.exception("unhandled error on %s %s", request.method, route_of(request.scope), exc_info=exc)
     problem = Problem(
         type=TYPE_BASE + "internal", title="Internal error", status=HTTP_500_INTERNAL_SERVER_ERROR
     )
@@ -194,6 +228,7 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     ValidationException: on_validation,
     HTTPException: on_http,
     NotFound: on_not_found,
+    StreamOfAnotherTenant: on_another_tenants_stream,
     InvalidTransition: on_conflict,
     ConcurrencyConflict: on_conflict,
     EventIdTaken: on_conflict,
@@ -202,6 +237,7 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     InvalidInput: on_invalid_input,
     CredentialDataInvalid: on_credential_data,
     NotConfigured: on_not_configured,
+    ShreddedSubject: on_shredded,
     N8nError: on_n8n_error,
     Exception: on_unexpected,
 }

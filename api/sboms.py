@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
+from api.audit import signer_of
 from api.auth import READ
 from api.deps import ApiDeps, await_consistency, found, tenant_of
 from api.etags import etag_response
 from api.problems import ProblemError
+from infra.crypto.signing import DocumentSigner
 from projections import queries
 from projections.sbom import MEDIA_TYPE
 
@@ -43,6 +47,46 @@ class SbomController(Controller):
             await queries.get_sbom(deps.pool, tenant_of(request), workflow_id, revision), "workflow"
         )
         return etag_response(*_stored(workflow_id, lookup), request.headers.get("if-none-match"), MEDIA_TYPE)
+
+    @get(
+        "/{workflow_id:str}/sbom/signature",
+        opt=READ,
+        summary="A detached ML-DSA-65 signature of the SBOM's exact bytes, as GET …/sbom serves them",
+    )
+    async def sbom_signature(
+        self,
+        request: Request[Any, Any, Any],
+        deps: NamedDependency[ApiDeps],
+        workflow_id: FromPath[str],
+        revision: RevisionNumber = None,
+    ) -> SbomSignature:
+        await await_consistency(request, deps, SBOMS)
+        lookup = found(
+            await queries.get_sbom(deps.pool, tenant_of(request), workflow_id, revision), "workflow"
+        )
+        return signature_of(signer_of(deps), lookup.revision, _stored(workflow_id, lookup)[0])
+
+
+class SbomSignature(msgspec.Struct, frozen=True, kw_only=True):
+    """Verify with the public key of `key_version` (GET /v1/audit/keys) over the document's bytes."""
+
+    revision: int
+    sha256: str  # of the document's exact bytes
+    algorithm: str
+    key_version: int
+    signature: str  # base64
+    context: str = ""  # the ML-DSA context string (FIPS 204): the empty one
+
+
+def signature_of(signer: DocumentSigner, revision: int, document: bytes) -> SbomSignature:
+    digest, signature = signer.sign(document)
+    return SbomSignature(
+        revision=revision,
+        sha256=digest,
+        algorithm=signature.algorithm,
+        key_version=signature.key_version,
+        signature=base64.b64encode(signature.signature).decode(),
+    )
 
 
 def _stored(workflow_id: str, lookup: queries.SbomLookup) -> tuple[bytes, str]:

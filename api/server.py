@@ -11,12 +11,15 @@ import uvicorn
 
 from api.app import VERSION, create_app
 from api.asyncapi import build_asyncapi
+from api.auth import KeyCache, PostgresKeys
 from api.consistency import ConsistencyWaiter
 from api.deps import ApiDeps, Limits
 from api.hub import StreamHub
 from api.idempotency import sweep_periodically
 from api.read_cache import ConversationCaches
 from handlers.runtime.consumer_group import GroupLag
+from infra.crypto.keyring import Keyring
+from infra.crypto.signing import DocumentSigner
 from infra.event_store import RedisEventStore
 from infra.n8n.instances import NO_N8N, N8nInstances
 
@@ -32,9 +35,11 @@ async def api_services(
     lag: LagProbe,
     *,
     n8n: N8nInstances = NO_N8N,
+    keyring: Keyring | None = None,
 ) -> AsyncIterator[ApiDeps]:
     waiter = ConsistencyWaiter(pool, database_url)
-    hub = StreamHub(store)
+    keys = KeyCache(PostgresKeys(pool))
+    hub = StreamHub(store, keys=keys, key_check_s=limits.key_check_s)
     await waiter.start()
     await hub.start()
     sweeper = asyncio.create_task(
@@ -49,7 +54,9 @@ async def api_services(
             limits=limits,
             lag=lag,
             caches=ConversationCaches(waiter),
+            keys=keys,
             n8n=n8n,
+            signer=DocumentSigner(keyring) if keyring is not None else None,
         )
     finally:
         sweeper.cancel()

@@ -63,10 +63,11 @@ class BadToken(ValueError):
 
 def decode_token(token: str) -> dict[int, str]:
     out: dict[int, str] = {}
-    for part in filter(None, token.split(",")):
+    for n, part in enumerate(filter(None, token.split(",")), start=1):
         partition, _, log_id = part.partition(":")
         ms, _, seq = log_id.partition("-")
         if not (partition.isdigit() and ms.isdigit() and seq.isdigit()):
-            raise BadToken(f"{part!r} is not <partition>:<ms>-<seq>")
+            # Which part, never what it holds: errors do not repeat what the caller sent.
+            raise BadToken(f"part {n} is not <partition>:<ms>-<seq>")
         out[int(partition)] = log_id
     return out

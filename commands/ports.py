@@ -13,7 +13,9 @@ class EventStore(Protocol):
 
     async def load_snapshot(self, stream: str, name: str) -> bytes | None: ...
 
-    async def save_snapshot(self, stream: str, name: str, version: int, snapshot: bytes) -> None:
+    async def save_snapshot(
+        self, stream: str, name: str, version: int, snapshot: bytes, *, tenant: str = ""
+    ) -> None:
         """Keep it unless a snapshot at a later version is already there."""
 
     async def append(

@@ -42,4 +42,6 @@ async def load_snapshot(store: EventStore, stream: str, fold: StateFold[S]) -> S
 
 
 async def save_snapshot(store: EventStore, stream: str, name: str, snapshot: Snapshot[Any]) -> None:
-    await store.save_snapshot(stream, name, snapshot.version, msgspec.json.encode(snapshot))
+    await store.save_snapshot(
+        stream, name, snapshot.version, msgspec.json.encode(snapshot), tenant=snapshot.tenant
+    )

@@ -48,3 +48,8 @@ def canonical_of_document(document: dict[str, Any]) -> bytes:
     """Canonical bytes of a stored event parsed as plain JSON, as a foreign verifier would compute."""
     unhashed = {key: value for key, value in document.items() if key != "hash"}
     return _encoder.encode(unhashed)
+
+
+def canonical_json(unhashed: dict[str, Any]) -> bytes:
+    """Canonical bytes of a parsed event that has no `hash` member any more (the caller removed it)."""
+    return _encoder.encode(unhashed)

@@ -82,6 +82,8 @@ class AgentFindingRecorded(DomainEvent, frozen=True, kw_only=True):
     n8n_nodes: tuple[str, ...] = ()
     sensitive_fields: tuple[str, ...] = ()  # data the workflow will handle that must stay local
     inference_id: str | None = None
+    # What the finding derives from (the messages the specialist read): above public, it is sealed.
+    sensitivity: Sensitivity = Sensitivity.PUBLIC
     recorded_at: UtcDatetime
 
 

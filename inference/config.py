@@ -10,6 +10,8 @@ rather than a confusing failure at the first inference.
     AIWF_VLLM_URL         enables the local provider: the vLLM server root, e.g. http://127.0.0.1:8000
     AIWF_VLLM_API_KEY     the key the vLLM server was started with (--api-key), if any
     AIWF_VLLM_MODEL       the served model id (default: the first one the server lists)
+    AIWF_VLLM_TRUSTED     "1": plain HTTP to a non-loopback AIWF_VLLM_URL is a private path that may
+                          carry sensitive data (default: it may not; https and loopback always may)
     AIWF_INTERNAL_ROUTE   "cloud" (pseudonymised, the default) or "local", for internal data
     AIWF_PRICES_FILE      a price table replacing inference/prices.toml
 """
@@ -28,8 +30,9 @@ from inference.circuit import CircuitConfig
 from inference.gateway import Gateway
 from inference.offline import OfflineProvider
 from inference.prices import PRICES_ENV_VAR, load_prices
+from inference.provider import public_endpoint
 from inference.providers import AnthropicConfig, AnthropicProvider, VllmConfig, VllmProvider
-from inference.routing import InternalRoute, RoutingPolicy, Target
+from inference.routing import InternalRoute, RoutingPolicy, Target, local_transport
 from inference.templates import load_templates
 
 _MODEL_ID: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,199}$")
@@ -72,7 +75,18 @@ def build_gateway(config: GatewayConfig) -> Gateway:
         config.routing,
         model_ids=model_ids,
         circuit=config.circuit,
+        local_trusted=config.vllm.trusted if config.vllm else False,
     )
+
+
+def gateway_notes(config: GatewayConfig) -> list[str]:
+    """What start-up tells the operator about where sensitive data may go."""
+    if config.vllm is None:
+        return []
+    endpoint = public_endpoint(config.vllm.base_url)
+    transport = local_transport(endpoint, declared_trusted=config.vllm.trusted)
+    verdict = "sensitive data goes to it" if transport.private else "sensitive data is refused (fail closed)"
+    return [f"local model: vLLM at {endpoint}, {transport.description}: {verdict}"]
 
 
 def _anthropic(environ: Mapping[str, str]) -> AnthropicConfig | None:
@@ -94,8 +108,10 @@ def _anthropic(environ: Mapping[str, str]) -> AnthropicConfig | None:
 def _vllm(environ: Mapping[str, str]) -> VllmConfig | None:
     url = _get(environ, "AIWF_VLLM_URL")
     key, model = _get(environ, "AIWF_VLLM_API_KEY"), _get(environ, "AIWF_VLLM_MODEL")
+    trusted = _get(environ, "AIWF_VLLM_TRUSTED")
     if url is None:
-        stray = [name for name, value in (("AIWF_VLLM_API_KEY", key), ("AIWF_VLLM_MODEL", model)) if value]
+        given = (("AIWF_VLLM_API_KEY", key), ("AIWF_VLLM_MODEL", model), ("AIWF_VLLM_TRUSTED", trusted))
+        stray = [name for name, value in given if value]
         if stray:
             raise ValueError(f"{stray[0]} is set but AIWF_VLLM_URL is not")
         return None
@@ -103,7 +119,20 @@ def _vllm(environ: Mapping[str, str]) -> VllmConfig | None:
     _check_url("AIWF_VLLM_URL", url)
     if url.endswith("/v1"):
         raise ValueError(f"AIWF_VLLM_URL must be the server root without /v1, e.g. {url[:-3]}")
-    return VllmConfig(base_url=url, api_key=key, model=_model_id("AIWF_VLLM_MODEL", model) if model else None)
+    return VllmConfig(
+        base_url=url,
+        api_key=key,
+        model=_model_id("AIWF_VLLM_MODEL", model) if model else None,
+        trusted=_flag("AIWF_VLLM_TRUSTED", trusted),
+    )
+
+
+def _flag(name: str, value: str | None) -> bool:
+    if value is None or value.lower() in {"0", "false", "no", "off"}:
+        return False
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    raise ValueError(f"{name} must be 1 or 0 (true or false), not {value!r}")
 
 
 def _internal_route(environ: Mapping[str, str]) -> InternalRoute:

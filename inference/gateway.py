@@ -38,7 +38,16 @@ from inference.recording import (
     safe_detail,
     validated,
 )
-from inference.routing import Availability, Refusal, Route, RoutingPolicy, Step, Target, decide_route
+from inference.routing import (
+    Availability,
+    Refusal,
+    Route,
+    RoutingPolicy,
+    Step,
+    Target,
+    decide_route,
+    local_transport,
+)
 from inference.schemas import output_name, schema_for
 from inference.templates import PromptTemplate
 
@@ -64,7 +73,10 @@ class Gateway:
         model_ids: Mapping[Target, str] | None = None,
         circuit: CircuitConfig | None = None,
         clock: Clock = time.monotonic,
+        local_trusted: bool = False,
     ) -> None:
+        """`local_trusted`: the operator declared the path to `local` private although it is plain HTTP
+        off this machine (AIWF_VLLM_TRUSTED); without it such a local model gets no sensitive data."""
         missing = sorted(str(role) for role in set(AgentRole) - set(templates))
         if missing:
             raise ValueError(f"no prompt template for roles {missing}")
@@ -76,6 +88,13 @@ class Gateway:
         self._policy = policy
         self._model_ids = dict(model_ids or {})  # for events of calls that failed before naming a model
         self._clock = clock
+        self._local_exposure: str | None = None  # why the local model may get no sensitive data
+        if local is not None:
+            transport = local_transport(local.endpoint, declared_trusted=local_trusted)
+            if not transport.private:
+                self._local_exposure = (
+                    f"the local model at {local.endpoint} is reached {transport.description}"
+                )
 
     async def infer(self, call: GatewayCall) -> GatewayOutcome:
         # Each text alone, and the texts as sent (extra texts merged into the last user turn): a label
@@ -87,7 +106,9 @@ class Gateway:
         sensitive = verdict.sensitivity == Sensitivity.SENSITIVE
         local = await self._availability("local", probe=self._policy.probe_health)
         cloud = await self._availability("cloud", probe=self._policy.probe_health and not sensitive)
-        decision = decide_route(verdict.sensitivity, local, cloud, self._policy)
+        decision = decide_route(
+            verdict.sensitivity, local, cloud, self._policy, local_exposure=self._local_exposure
+        )
         if isinstance(decision, Refusal):
             return refused(call, verdict.sensitivity, f"{verdict.describe()}: {decision.reason}")
         return await self._follow(call, verdict, decision)

@@ -11,6 +11,11 @@ Given the sensitivity of everything that would leave the process and what is ava
 | public      | cloud, local, offline                            | offline               |
 | any         | offline when neither local nor cloud is configured (the embedded default) |
 
+"Local" is where the data goes, not a label: sensitive data goes to the local model only when the
+path to it is private — https, a loopback address (127.0.0.0/8, ::1, `localhost`), or plain HTTP the
+operator declared trusted (`AIWF_VLLM_TRUSTED=1`). Otherwise a sensitive call is refused, whatever the
+local model's health (`local_transport`).
+
 The offline planner runs in this process and sends nothing anywhere. It is the last fallback for
 everything but sensitive data, for which the rule is to refuse when the local model is down rather
 than hand a sensitive request to a keyword planner. With no model configured at all (the embedded
@@ -19,7 +24,9 @@ default) the offline planner *is* the local model, so sensitive requests are ans
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Literal
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -61,12 +68,58 @@ EMBEDDED_DEFAULT = (
 _NEVER_CLOUD = "sensitive data never goes to the cloud"
 
 
+class Transport(msgspec.Struct, frozen=True, kw_only=True):
+    private: bool  # sensitive data may travel it
+    description: str  # how the provider is reached, for route reasons and start-up notes
+
+
+def local_transport(endpoint: str | None, *, declared_trusted: bool) -> Transport:
+    """How the local model at `endpoint` is reached (None: in this process), and whether that path may
+    carry sensitive data. Judged on the URL alone (no DNS): a name other than `localhost` may resolve
+    anywhere, so it needs https or the operator's word."""
+    if endpoint is None:
+        return Transport(private=True, description="in this process")
+    parts = urlsplit(endpoint)
+    if parts.scheme == "https":
+        return Transport(private=True, description="over https")
+    if _is_loopback(parts.hostname or ""):
+        return Transport(private=True, description="on this machine (loopback)")
+    if declared_trusted:
+        return Transport(
+            private=True,
+            description="over plain HTTP off this machine, declared trusted (AIWF_VLLM_TRUSTED=1)",
+        )
+    return Transport(
+        private=False,
+        description="over plain HTTP off this machine, not declared trusted (AIWF_VLLM_TRUSTED=1)",
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1
+    return address.is_loopback or (mapped is not None and mapped.is_loopback)
+
+
 def decide_route(
-    sensitivity: Sensitivity, local: Availability, cloud: Availability, policy: RoutingPolicy
+    sensitivity: Sensitivity,
+    local: Availability,
+    cloud: Availability,
+    policy: RoutingPolicy,
+    *,
+    local_exposure: str | None = None,
 ) -> Decision:
+    """`local_exposure`: why the path to the local model may not carry sensitive data (None: it may)."""
     if local == "absent" and cloud == "absent":
         return Route(steps=(Step(target="offline"),), reason=EMBEDDED_DEFAULT)
     match sensitivity:
+        case Sensitivity.SENSITIVE if local != "absent" and local_exposure is not None:
+            return Refusal(reason=f"{local_exposure}, and {_NEVER_CLOUD}")
         case Sensitivity.SENSITIVE:
             return _sensitive(local)
         case Sensitivity.INTERNAL if policy.internal_route == "local":

@@ -6,11 +6,13 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Collection
 from datetime import datetime
 
 import asyncpg
 import msgspec
 
+from domain.tenancy import RESERVED_TENANTS, is_reserved
 from domain.types import Role
 
 _TOKEN = re.compile(r"^aiwf_([a-z0-9]{12})_([A-Za-z0-9_-]{32,64})$")
@@ -48,6 +50,9 @@ def parse_token(token: str) -> tuple[str, str] | None:
 async def create_key(pool: asyncpg.Pool, tenant: str, role: str, label: str = "") -> tuple[str, Principal]:
     if not _TENANT.match(tenant):
         raise KeyError_(f"tenant {tenant!r}: lower-case letters, digits, '-' and '_' (up to 63)")
+    if is_reserved(tenant):
+        reserved = ", ".join(sorted(RESERVED_TENANTS))
+        raise KeyError_(f"tenant {tenant!r} is reserved for the platform's own use ({reserved})")
     try:
         chosen = Role(role)
     except ValueError:
@@ -74,7 +79,18 @@ async def authenticate(pool: asyncpg.Pool, token: str) -> Principal | None:
     )
     if row is None or not hmac.compare_digest(row["secret_hash"], _hash(secret)):
         return None
+    if is_reserved(row["tenant"]):  # a key issued before the name was reserved
+        return None
     return Principal(key_id=key_id, tenant=row["tenant"], role=Role(row["role"]))
+
+
+async def active_keys(pool: asyncpg.Pool, key_ids: Collection[str]) -> set[str]:
+    """Which of `key_ids` are still valid (not revoked, not of a reserved tenant), in one query."""
+    rows = await pool.fetch(
+        "SELECT key_id, tenant FROM api_keys WHERE key_id = ANY($1::text[]) AND revoked_at IS NULL",
+        list(key_ids),
+    )
+    return {row["key_id"] for row in rows if not is_reserved(row["tenant"])}
 
 
 async def list_keys(pool: asyncpg.Pool, tenant: str | None = None) -> list[KeyInfo]:

@@ -28,9 +28,17 @@ from domain.envelope import (
     StoredEvent,
     aggregate_id,
 )
-from domain.errors import ChainBroken, ConcurrencyConflict, DuplicateEventId, EventIdTaken, InvalidInput
+from domain.errors import (
+    ChainBroken,
+    ConcurrencyConflict,
+    DuplicateEventId,
+    EventIdTaken,
+    InvalidInput,
+    StreamOfAnotherTenant,
+)
 from domain.registry import EventRegistry, type_name
 from domain.text import json_holds_nul, nul_fields
+from infra.crypto.events import EventCipher, SealedEvent
 from infra.dataschema import LOCAL_SCHEMAS, SchemaLocator
 from infra.keys import KeySpace
 from infra.observability import APPENDS, CONFLICTS
@@ -80,8 +88,10 @@ class RedisEventStore:
         *,
         wait_fsync_ms: int | None,
         schemas: SchemaLocator = LOCAL_SCHEMAS,
+        cipher: EventCipher | None = None,
     ) -> None:
         self._redis = redis
+        self.cipher = cipher  # seals sensitive fields on append, opens them on reads (infra/crypto/)
         self.keys = keys
         self.registry = registry
         self.schemas = schemas  # where the `dataschema` of every appended event points (the API's)
@@ -101,7 +111,8 @@ class RedisEventStore:
         *,
         head: Head | None = None,
     ) -> list[Position]:
-        """Append `events` if the stream is at `expected_version`; re-sending a stored batch is a no-op."""
+        """Append `events` if the stream is at `expected_version`; re-sending a stored batch is a no-op.
+        The stream's first event fixes its tenant: an append by another one is `StreamOfAnotherTenant`."""
         if not events:
             return []
         _refuse_repeated_ids(stream, events)
@@ -109,25 +120,44 @@ class RedisEventStore:
         if head is None or head.version != expected_version:
             head = await self.head(stream)
         prevhash = head.hash if head.version == expected_version else GENESIS_HASH
-        sealed = _seal_batch(stream, events, expected_version, prevhash, origin=origin, schemas=self.schemas)
+        protected = await self._protect(origin.tenant, stream, expected_version, events)
+        sealed = _seal_batch(
+            stream, protected, expected_version, prevhash, origin=origin, schemas=self.schemas
+        )
         refused = [(env, new) for (env, raw), new in zip(sealed, events, strict=True) if json_holds_nul(raw)]
         if refused:  # the read models could not store it (domain/text.py)
             raise InvalidInput(
                 [field for _, new in refused for field in nul_fields(new.data) or ["envelope"]],
                 where=", ".join(f"{env.type} {env.id}" for env, _ in refused),
             )
-        args: list[str | bytes] = [stream, str(expected_version), prevhash, sealed[-1][0].hash or ""]
-        for (envelope, raw), event in zip(sealed, events, strict=True):
-            args += [envelope.id, content_digest(event.data), raw]
-        reply = await self._run_append([keys.stream(stream), keys.log, keys.heads, keys.ids], args)
+        args: list[str | bytes] = [
+            stream,
+            str(expected_version),
+            prevhash,
+            sealed[-1][0].hash or "",
+            origin.tenant,
+        ]
+        for (envelope, raw), event in zip(sealed, protected, strict=True):
+            args += [envelope.id, event.digest, raw]
+        reply = await self._run_append(
+            [keys.stream(stream), keys.log, keys.heads, keys.ids, keys.tenants], args
+        )
         try:
-            positions = _positions(stream, keys.partition, expected_version, reply)
+            positions = _positions(stream, keys.partition, expected_version, reply, origin.tenant)
         except ConcurrencyConflict:
             CONFLICTS.inc()
             raise
         if reply[0] == b"ok":
             APPENDS.inc(len(positions))
         return positions
+
+    async def _protect(
+        self, tenant: str, stream: str, expected_version: int, events: Sequence[NewEvent]
+    ) -> list[SealedEvent]:
+        """Sensitive fields sealed (with a cipher), and the digest each id is stored with."""
+        if self.cipher is None:
+            return [SealedEvent(event=e, digest=content_digest(e.data)) for e in events]
+        return await self.cipher.seal(tenant, stream, expected_version + 1, events)
 
     async def _run_append(self, keys: list[str], args: list[str | bytes]) -> list[bytes]:
         client = await self._redis.client_for_key(keys[0])
@@ -172,21 +202,36 @@ class RedisEventStore:
             entries = await xrange(self._redis.client, key, start, count=count)
             for _entry_id, fields in entries:
                 raw = fields[b"event"]
-                out.append(StoredEvent(raw=raw, envelope=self.registry.decode(raw)))
+                envelope = self.registry.decode(raw)
+                if self.cipher is not None and envelope.keyid is not None:
+                    envelope = await self.cipher.open(envelope)  # the raw bytes stay as stored
+                out.append(StoredEvent(raw=raw, envelope=envelope))
             if len(entries) < count or (limit is not None and len(out) >= limit):
                 return out
             start = "(" + entries[-1][0].decode()
 
     async def tenant_of(self, stream: str) -> str | None:
-        """Whose stream it is (its first event's tenant), reading one event; None when it is empty."""
+        """Whose stream it is: as recorded by its first append, else (a stream older than the record)
+        its first event's tenant; None when it is empty."""
+        recorded = await hget(self._redis.client, self.keys.for_stream(stream).tenants, stream)
+        if recorded is not None:
+            return recorded.decode()
         first = await self.read_stream(stream, limit=1)
         return first[0].envelope.tenant if first else None
 
     async def load_snapshot(self, stream: str, name: str) -> bytes | None:
-        return await hget(self._redis.client, self.keys.for_stream(stream).snapshot(stream, name), "doc")
+        stored = await hget(self._redis.client, self.keys.for_stream(stream).snapshot(stream, name), "doc")
+        if stored is None or self.cipher is None:
+            return stored
+        return await self.cipher.open_snapshot(stream, name, stored)
 
-    async def save_snapshot(self, stream: str, name: str, version: int, snapshot: bytes) -> None:
+    async def save_snapshot(
+        self, stream: str, name: str, version: int, snapshot: bytes, *, tenant: str = ""
+    ) -> None:
+        """Sealed under the stream's subject key when it has one: a snapshot holds what its events said."""
         key = self.keys.for_stream(stream).snapshot(stream, name)
+        if self.cipher is not None:
+            snapshot = await self.cipher.seal_snapshot(tenant, stream, name, snapshot)
         await self._redis.client.eval(_SAVE_SNAPSHOT, 1, key, version, snapshot)
 
     async def read_log(
@@ -225,7 +270,7 @@ class RedisEventStore:
 
 def _seal_batch(
     stream: str,
-    events: Sequence[NewEvent],
+    events: Sequence[SealedEvent],
     expected_version: int,
     prevhash: str,
     *,
@@ -233,15 +278,33 @@ def _seal_batch(
     schemas: SchemaLocator,
 ) -> list[tuple[Envelope, bytes]]:
     sealed: list[tuple[Envelope, bytes]] = []
-    for version, event in enumerate(events, start=expected_version + 1):
-        envelope, raw = seal(envelope_for(stream, version, prevhash, event, origin=origin, schemas=schemas))
+    for version, protected in enumerate(events, start=expected_version + 1):
+        envelope = envelope_for(
+            stream,
+            version,
+            prevhash,
+            protected.event,
+            origin=origin,
+            schemas=schemas,
+            keyid=protected.keyid,
+            encalg=protected.encalg,
+        )
+        envelope, raw = seal(envelope)
         sealed.append((envelope, raw))
         prevhash = envelope.hash or ""
     return sealed
 
 
 def envelope_for(
-    stream: str, version: int, prevhash: str, event: NewEvent, *, origin: EventOrigin, schemas: SchemaLocator
+    stream: str,
+    version: int,
+    prevhash: str,
+    event: NewEvent,
+    *,
+    origin: EventOrigin,
+    schemas: SchemaLocator,
+    keyid: str | None = None,
+    encalg: str | None = None,
 ) -> Envelope:
     """The one place that decides an appended event's attributes. `subject` is the aggregate id (the
     stream name after its category); `dataschema` is where the API serves the JSON Schema of its `data`.
@@ -263,11 +326,13 @@ def envelope_for(
         correlationid=event.correlationid,
         causationid=event.causationid,
         traceparent=event.traceparent,
+        keyid=keyid,
+        encalg=encalg,
         data=event.data,
     )
 
 
-def _positions(stream: str, partition: int, expected: int, reply: list[bytes]) -> list[Position]:
+def _positions(stream: str, partition: int, expected: int, reply: list[bytes], tenant: str) -> list[Position]:
     status = reply[0].decode()
     if status == "ok":
         return [
@@ -286,6 +351,10 @@ def _positions(stream: str, partition: int, expected: int, reply: list[bytes]) -
         raise ChainBroken(stream, "", reply[2].decode())
     if status == "taken":
         raise EventIdTaken(reply[1].decode(), reply[2].decode(), reply[3].decode())
+    if status == "tenant":
+        raise StreamOfAnotherTenant(stream, tenant)
+    if status == "unowned":
+        raise StoreCorrupted(f"stream {stream!r}: its first event names no tenant; run `aiwf audit verify`")
     if status == "corrupt":
         raise StoreCorrupted(f"stream {stream!r}: head at version {int(reply[1])}, stream at {int(reply[2])}")
     raise DuplicateEventId(f"stream {stream!r}: event {reply[1].decode()} is stored, its batch is not")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from domain.catalog import REGISTRY
+from infra.crypto.datakeys import DataKeys
+from infra.crypto.events import EventCipher
+from infra.crypto.keyring import Keyring, KeyringError, load_keyring
 from infra.dataschema import SchemaLocator
 from infra.embedded import start_postgres, start_valkey
 from infra.event_store import RedisEventStore
@@ -34,6 +38,7 @@ class Infrastructure:
     database_url: str
     notes: list[str] = field(default_factory=list)
     n8n: N8nInstances = NO_N8N
+    keyring: Keyring | None = None
 
 
 def fsync_wait(durability: Durability, facts: ServerFacts, timeout_ms: int) -> tuple[int | None, str]:
@@ -101,6 +106,44 @@ def keyspace(settings: Settings) -> KeySpace:
     return KeySpace(prefix=settings.key_prefix, partitions=settings.partitions)
 
 
+def open_keyring(settings: Settings, notes: list[str]) -> Keyring:
+    """The keyring (infra/crypto/keyring.py); the default file is made on first start."""
+    path = settings.keyring_path or settings.data_dir / "keyring.json"
+    try:
+        keyring = load_keyring(
+            path, from_environment=settings.keyring_json, create=settings.keyring_path is None
+        )
+    except KeyringError as exc:
+        raise StartupError(str(exc)) from None
+    notes.append(f"keyring: {keyring.source} (master v{keyring.current}, signing v{keyring.signing_version})")
+    return keyring
+
+
+@contextlib.asynccontextmanager
+async def hearing_shreddings(
+    redis: RedisConnection, keys: KeySpace, data_keys: DataKeys
+) -> AsyncIterator[None]:
+    """While open, a shredding announced by any process drops this process's cached key at once (a
+    missed announcement still expires with the cache)."""
+    node = await redis.client_for_key(keys.data_keys_shredded)
+    pubsub = node.pubsub()
+    await pubsub.subscribe(keys.data_keys_shredded)
+
+    async def listen() -> None:
+        async for message in pubsub.listen():
+            if message.get("type") == "message":
+                data_keys.forget_announced(message["data"])
+
+    task = asyncio.create_task(listen(), name="aiwf-shredding-listener")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+
 @contextlib.asynccontextmanager
 async def open_infrastructure(settings: Settings) -> AsyncIterator[Infrastructure]:
     notes: list[str] = []
@@ -111,10 +154,22 @@ async def open_infrastructure(settings: Settings) -> AsyncIterator[Infrastructur
         wait_ms, note = fsync_wait(settings.durability, redis.facts, settings.waitaof_timeout_ms)
         notes.append(note)
         schemas = SchemaLocator(public_url=settings.api_url)
-        store = RedisEventStore(redis, keyspace(settings), REGISTRY, wait_fsync_ms=wait_ms, schemas=schemas)
+        keyring = open_keyring(settings, notes)
+        data_keys = DataKeys(redis.client, keyspace(settings), keyring)
+        store = RedisEventStore(
+            redis,
+            keyspace(settings),
+            REGISTRY,
+            wait_fsync_ms=wait_ms,
+            schemas=schemas,
+            cipher=EventCipher(data_keys),
+        )
         n8n = n8n_instances(settings)
         notes.append(n8n_note(settings))
         try:
-            yield Infrastructure(settings, redis, redis_url, store, database_url, notes, n8n)
+            async with hearing_shreddings(redis, keyspace(settings), data_keys):
+                yield Infrastructure(
+                    settings, redis, redis_url, store, database_url, notes, n8n, keyring=keyring
+                )
         finally:
             await n8n.aclose()

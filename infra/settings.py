@@ -43,15 +43,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_body_bytes: int = 64 * 1024
     rate_per_s: int = 50
     rate_burst: int = 100
+    address_rate_per_s: int = 10  # requests without a recently checked key, per client address
+    address_burst: int = 50
     idempotency_ttl_s: int = 86400
     n8n_url: str | None = None  # the tenants' n8n instance; None: approvals are not deployed
     n8n_api_key: str | None = msgspec.field(default=None)
     n8n_webhook_url: str | None = None  # n8n's WEBHOOK_URL when it differs from n8n_url
+    keyring_path: Path | None = None  # the keyring file; None: <data_dir>/keyring.json, made on first start
+    keyring_json: str | None = None  # the keyring document itself (from a secret store), before any file
+    checkpoint_interval_s: int = 60  # signed Merkle checkpoints of the grown logs; 0: only on demand
 
     def __repr__(self) -> str:
         fields = {f: getattr(self, f) for f in self.__struct_fields__}
-        if fields["n8n_api_key"] is not None:
-            fields["n8n_api_key"] = "<hidden>"
+        for secret in ("n8n_api_key", "keyring_json"):
+            if fields[secret] is not None:
+                fields[secret] = "<hidden>"
         return f"Settings({', '.join(f'{k}={v!r}' for k, v in fields.items())})"
 
     @property
@@ -120,7 +126,7 @@ def _level(value: str) -> str:
     return value.upper()
 
 
-_SECRET = frozenset({"N8N_API_KEY"})
+_SECRET = frozenset({"N8N_API_KEY", "AIWF_KEYRING_JSON"})
 
 # variable → (field, parser)
 _VARIABLES: dict[str, tuple[str, Callable[[str], Any]]] = {
@@ -141,10 +147,15 @@ _VARIABLES: dict[str, tuple[str, Callable[[str], Any]]] = {
     "AIWF_MAX_BODY_BYTES": ("max_body_bytes", _int_between(1024, 10_000_000)),
     "AIWF_RATE_PER_S": ("rate_per_s", _int_between(1, 1_000_000)),
     "AIWF_RATE_BURST": ("rate_burst", _int_between(1, 1_000_000)),
+    "AIWF_ADDRESS_RATE_PER_S": ("address_rate_per_s", _int_between(1, 1_000_000)),
+    "AIWF_ADDRESS_BURST": ("address_burst", _int_between(1, 1_000_000)),
     "AIWF_IDEMPOTENCY_TTL_S": ("idempotency_ttl_s", _int_between(60, 30 * 86400)),
     "N8N_URL": ("n8n_url", _url(("http", "https"))),
     "N8N_API_KEY": ("n8n_api_key", str),
     "N8N_WEBHOOK_URL": ("n8n_webhook_url", _url(("http", "https"))),
+    "AIWF_KEYRING": ("keyring_path", Path),
+    "AIWF_KEYRING_JSON": ("keyring_json", str),
+    "AIWF_CHECKPOINT_INTERVAL_S": ("checkpoint_interval_s", _int_between(0, 86400)),
 }
 
 

@@ -33,7 +33,8 @@ class ArchivedEvent(msgspec.Struct, frozen=True, kw_only=True):
     time: datetime
     log_id: str
     partition: int
-    event: str
+    event: str  # the CloudEvent exactly as stored (its hash verifies)
+    opened: str | None = None  # its `data` with sealed fields opened for the reader (absent: none sealed)
 
 
 class EventFilter(msgspec.Struct, frozen=True, kw_only=True):

@@ -5,12 +5,15 @@ concurrently, those of one conversation one after another, in log order."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 from domain.envelope import Envelope
+from domain.errors import ShreddedSubject
 from handlers.managers.steps import ManagerDeps
 from handlers.runtime.records import LogRecord
 
+log = logging.getLogger(__name__)
 Handler = Callable[[ManagerDeps, Envelope], Awaitable[None]]
 CONCURRENT_STREAMS = 16
 
@@ -48,4 +51,7 @@ class ManagerProcessor:
     async def _in_order(self, envelopes: Sequence[Envelope]) -> None:
         async with self._slots:
             for envelope in envelopes:
-                await self._handle(self._deps, envelope)
+                try:
+                    await self._handle(self._deps, envelope)
+                except ShreddedSubject as erased:  # nothing may be written for it any more: done with it
+                    log.info("%s: %s %s skipped: %s", self.name, envelope.type, envelope.id, erased)

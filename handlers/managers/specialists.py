@@ -11,6 +11,7 @@ from __future__ import annotations
 from domain.conversation_events import AgentFindingRecorded, Fact
 from domain.conversation_process import ConversationProcess, Decision, Delegation, Turn
 from domain.envelope import Envelope, NewEvent
+from domain.types import Sensitivity
 from handlers.managers.steps import (
     ManagerDeps,
     append,
@@ -49,7 +50,8 @@ async def on_delegated(deps: ManagerDeps, cause: Envelope) -> None:
         state,
         lambda attempt: _call(deps, state, turn, delegation, step_id(cause, STEP, "inference", attempt)),
     )
-    await append(deps, cause.tenant, cause.stream, [_consequence(cause, turn, delegation, decision)])
+    finding = _consequence(cause, turn, delegation, decision, read_from(state, turn))
+    await append(deps, cause.tenant, cause.stream, [finding])
 
 
 def _call(
@@ -58,21 +60,27 @@ def _call(
     earlier = [t.text for t in state.earlier_turns(turn.message_id)[-2:]]
     context = "".join(f"Earlier in the conversation, the user wrote:\n{text}\n\n" for text in earlier)
     content = f"{context}Your task:\n{delegation.task}\n\nThe user's message:\n{turn.text}"
-    derived = max(
-        (t.sensitivity for t in (*state.earlier_turns(turn.message_id)[-2:], turn)), key=lambda s: s.rank
-    )
     return GatewayCall(
         inference_id=inference_id,
         purpose=delegation.agent,
         messages=(ChatMessage(role="user", content=content),),
         max_tokens=MAX_TOKENS[delegation.agent],
         deadline_s=DEADLINE_S,
-        derived_from=derived,
+        derived_from=read_from(state, turn),
         now=deps.clock(),
     )
 
 
-def _consequence(cause: Envelope, turn: Turn, delegation: Delegation, decision: Decision) -> NewEvent:
+def read_from(state: ConversationProcess, turn: Turn) -> Sensitivity:
+    """The class of what a specialist reads for a turn: that turn and the two before it."""
+    return max(
+        (t.sensitivity for t in (*state.earlier_turns(turn.message_id)[-2:], turn)), key=lambda s: s.rank
+    )
+
+
+def _consequence(
+    cause: Envelope, turn: Turn, delegation: Delegation, decision: Decision, sensitivity: Sensitivity
+) -> NewEvent:
     finding = decoded(decision, AgentFindingOutput)
     if finding is None:
         said = unanswered(turn.language, decision, f"the {delegation.agent} specialist gave no usable answer")
@@ -85,6 +93,7 @@ def _consequence(cause: Envelope, turn: Turn, delegation: Delegation, decision: 
         n8n_nodes=finding.n8n_nodes,
         sensitive_fields=finding.sensitive_fields,
         inference_id=decision.inference_id,
+        sensitivity=sensitivity,
         recorded_at=decision.at,
     )
     return new_event(cause, step_id(cause, STEP, "finding"), recorded, decision.at)

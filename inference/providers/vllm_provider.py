@@ -42,6 +42,9 @@ class VllmConfig(msgspec.Struct, frozen=True, kw_only=True):
     base_url: str  # e.g. http://127.0.0.1:8000 (without /v1)
     api_key: str | None = None  # sent as Bearer when the server was started with --api-key
     model: str | None = None  # None: the first id served at GET /v1/models
+    # The operator's word that plain HTTP to a non-loopback base_url is a private path (AIWF_VLLM_TRUSTED):
+    # without it, or https, or loopback, the gateway sends it no sensitive data (inference/routing.py).
+    trusted: bool = False
     timeout_s: float = 120.0  # cap per HTTP call; the request's remaining deadline caps it further
     max_retries: int = 2
     backoff_base_s: float = 0.2
@@ -49,7 +52,10 @@ class VllmConfig(msgspec.Struct, frozen=True, kw_only=True):
 
     def __repr__(self) -> str:
         key = "<redacted>" if self.api_key else None
-        return f"VllmConfig(base_url={self.base_url!r}, model={self.model!r}, api_key={key})"
+        return (
+            f"VllmConfig(base_url={self.base_url!r}, model={self.model!r}, api_key={key}, "
+            f"trusted={self.trusted!r})"
+        )
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(

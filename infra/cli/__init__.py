@@ -1,7 +1,8 @@
 """The `aiwf` command: the composition root, the one place that wires every layer together.
 
 `__init__` parses and dispatches; `serving` starts the platform (run, api, worker, demo, migrate);
-`operations` holds the operator's commands (keys, events, projections, audit, privacy, infer).
+`operations` holds the operator's commands (keys, events, projections, privacy, infer); `audit_commands`
+the audit's (verify, checkpoint).
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
+from domain.tenancy import OPERATOR
 from domain.types import AgentRole
-from infra.cli import consumers, operations, sboms, serving, workflow_commands
+from infra.cli import audit_commands, consumers, key_commands, operations, sboms, serving, workflow_commands
 from infra.cli import eval as corpus_eval
 from infra.embedded import EmbeddedError
 from infra.observability import configure_logging
@@ -107,9 +109,26 @@ def _platform_commands(commands: Any) -> None:
     evaluation.add_argument("--corpus", help="the corpus JSON (default tests/corpus/main_job.json)")
     evaluation.set_defaults(command=corpus_eval.run)
     audit = commands.add_parser("audit", help="audit the event log").add_subparsers(title="audit commands")
-    verify = audit.add_parser("verify", help="check every hash chain, version and log copy")
+    verify = audit.add_parser(
+        "verify", help="check every hash chain, version, log copy, and the signed Merkle checkpoints"
+    )
     verify.add_argument("--allow-foreign", action="store_true", help="report foreign log entries, don't fail")
-    verify.set_defaults(command=operations.audit_verify)
+    verify.add_argument(
+        "--jobs",
+        type=int,
+        default=0,
+        help="processes verifying partitions at once (default: one per core for a large log, else 1)",
+    )
+    verify.set_defaults(command=audit_commands.verify)
+    checkpoint = audit.add_parser(
+        "checkpoint", help="sign a Merkle checkpoint of every partition log that grew since its last one"
+    )
+    checkpoint.add_argument(
+        "--rebuild-proofs",
+        action="store_true",
+        help="sign nothing: write the proof store (Redis) again from the logs, up to each latest checkpoint",
+    )
+    checkpoint.set_defaults(command=audit_commands.checkpoint)
 
 
 def _data_commands(commands: Any) -> None:
@@ -141,6 +160,10 @@ def _data_commands(commands: Any) -> None:
     revoke = keys.add_parser("revoke", help="revoke a key by its id")
     revoke.add_argument("key_id")
     revoke.set_defaults(command=operations.keys, action="revoke")
+    rotate = keys.add_parser(
+        "rotate", help="encryption keys: a new master version in the keyring, every data key re-wrapped"
+    )
+    rotate.set_defaults(command=key_commands.rotate)
     events = commands.add_parser("events", help="the event log").add_subparsers(title="events commands")
     tail = events.add_parser("tail", help="print events as JSON lines as they are appended")
     tail.add_argument("--type", action="append", help="only this event type (repeatable)")
@@ -184,7 +207,14 @@ def _operator_commands(commands: Any) -> None:
         "text", nargs="?", default="-", help="the user message, or - (default) for standard input"
     )
     infer.add_argument(
-        "--conversation", help="record the decision on this conversation (default: its own stream)"
+        "--conversation",
+        help="record the decision on this conversation, which must exist and be --tenant's "
+        "(default: a stream of its own)",
+    )
+    infer.add_argument(
+        "--tenant",
+        default=OPERATOR,
+        help=f"the tenant the decision is recorded for (default: {OPERATOR}, the operator's own)",
     )
     infer.set_defaults(command=operations.infer)
     projections = commands.add_parser("projections", help="read models: rebuild, verify, status")

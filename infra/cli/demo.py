@@ -181,7 +181,7 @@ async def check_read_side(infra: Infrastructure, pool: asyncpg.Pool, run: DemoRu
         run.check(
             not report.differences, f"projections verify {spec.name}: {report.differences or 'identical'}"
         )
-    audit = await verify_store(infra.store, infra.redis.client)
+    audit = await verify_store(infra.store)
     run.check(
         not audit.problems,
         f"audit: {audit.streams} streams, {audit.events} events, {len(audit.problems)} problems",

@@ -291,7 +291,11 @@ def render(report: Report) -> str:
 async def run(settings: Settings, args: argparse.Namespace) -> int:
     """`aiwf eval [--corpus PATH]`: the corpus through the main job as `aiwf run` wires it."""
     cases = load_corpus(Path(args.corpus) if args.corpus else CORPUS)
-    async with open_infrastructure(settings) as infra, open_pool(infra) as pool, open_gateway() as gateway:
+    async with (
+        open_infrastructure(settings) as infra,
+        open_pool(infra) as pool,
+        open_gateway(infra.notes) as gateway,
+    ):
         print_notes(infra)
         runtime = runtime_for(infra, pool, gateway, poll_ms=20, auto_approve=False)
         await runtime.start()

@@ -1,4 +1,4 @@
-"""The operator's commands: keys, events, projections, audit, privacy scan, infer."""
+"""The operator's commands: keys, events, projections, privacy scan, infer (the audit's: audit_commands)."""
 
 from __future__ import annotations
 
@@ -13,33 +13,15 @@ from datetime import UTC, datetime
 
 import msgspec
 
+from commands.conversations import stream_of as conversation_stream
 from domain.types import AgentRole
 from handlers.projector import group_of
 from handlers.rebuild import replay
 from infra.cli.serving import open_pool, runtime_for
+from infra.event_store import RedisEventStore
 from infra.runtime import open_infrastructure
 from infra.settings import Settings
 from projections.catalog import PROJECTORS, projector_named
-
-
-async def audit_verify(settings: Settings, args: argparse.Namespace) -> int:
-    from infra.audit import verify_store  # noqa: PLC0415
-
-    async with open_infrastructure(settings) as infra:
-        report = await verify_store(infra.store, infra.redis.client)
-    problems = report.problems + ([] if args.allow_foreign else report.foreign)
-    print(
-        f"audit: {report.streams} streams, {report.events} events, {report.log_entries} log entries; "
-        f"{len(report.problems)} problems, {len(report.foreign)} foreign entries"
-    )
-    for problem in (report.problems + report.foreign)[:50]:
-        print(f"  {problem.kind}: {problem.where}: {problem.detail}")
-    if problems:
-        first = problems[0]
-        print(f"audit: FAILED, first broken place: {first.where} ({first.kind})", file=sys.stderr)
-        return 1
-    print("audit: OK")
-    return 0
 
 
 async def keys(settings: Settings, args: argparse.Namespace) -> int:
@@ -160,7 +142,7 @@ def privacy_scan(_settings: Settings, args: argparse.Namespace) -> int:
 async def infer(settings: Settings, args: argparse.Namespace) -> int:
     from domain.envelope import EventOrigin, NewEvent  # noqa: PLC0415
     from domain.ids import uuid7  # noqa: PLC0415
-    from inference.config import build_gateway, gateway_config_from_env  # noqa: PLC0415
+    from inference.config import build_gateway, gateway_config_from_env, gateway_notes  # noqa: PLC0415
     from inference.operator import infer_once  # noqa: PLC0415
 
     try:
@@ -168,18 +150,24 @@ async def infer(settings: Settings, args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"aiwf: {exc}", file=sys.stderr)
         return 2
+    for note in gateway_notes(config):
+        print(f"  {note}", file=sys.stderr)
     text, inference_id, now = _read_text(args.text), uuid7(), datetime.now(UTC)
-    gateway = build_gateway(config)
-    try:
-        outcome = await infer_once(gateway, AgentRole(args.purpose), text, now, inference_id)
-    finally:
-        await gateway.aclose()
-    stream = f"conversation-{args.conversation}" if args.conversation else f"inference-{inference_id}"
+    stream = conversation_stream(args.conversation) if args.conversation else f"inference-{inference_id}"
     async with open_infrastructure(settings) as infra:
+        refusal = await _refuse_conversation(infra.store, args) if args.conversation else None
+        if refusal is not None:  # before the model call: a refused record must not cost one
+            print(f"aiwf: {refusal}", file=sys.stderr)
+            return 1
+        gateway = build_gateway(config)
+        try:
+            outcome = await infer_once(gateway, AgentRole(args.purpose), text, now, inference_id)
+        finally:
+            await gateway.aclose()
         head = await infra.store.head(stream)
         event = NewEvent(data=outcome.event, id=inference_id, time=now, correlationid=args.conversation)
         await infra.store.append(
-            stream, [event], head.version, EventOrigin(tenant="operator", source="aiwf://cli")
+            stream, [event], head.version, EventOrigin(tenant=args.tenant, source="aiwf://cli")
         )
     decision = msgspec.to_builtins(outcome.event)
     decision.pop("output", None)
@@ -187,3 +175,17 @@ async def infer(settings: Settings, args: argparse.Namespace) -> int:
     if outcome.output is not None:
         print(json.dumps(msgspec.json.decode(outcome.output), ensure_ascii=False, indent=2))
     return 0 if outcome.output is not None else 1
+
+
+async def _refuse_conversation(store: RedisEventStore, args: argparse.Namespace) -> str | None:
+    """Why the decision may not be recorded on `--conversation`, or None: it must exist and be the
+    tenant's (the store would refuse another tenant's too, but only after the model call)."""
+    owner = await store.tenant_of(conversation_stream(args.conversation))
+    if owner is None:
+        return f"no conversation {args.conversation!r}"
+    if owner != args.tenant:
+        return (
+            f"conversation {args.conversation!r} is not tenant {args.tenant!r}'s; "
+            "name its tenant with --tenant"
+        )
+    return None

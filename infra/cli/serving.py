@@ -15,10 +15,12 @@ from typing import Any
 import asyncpg
 
 from domain.n8n.catalog import default_catalog
+from domain.tenancy import DEMO
 from domain.types import utc_now
 from handlers.app import HandlerRuntime
 from handlers.managers import ManagerDeps
 from inference.gateway import Gateway
+from infra.checkpoints import checkpointing
 from infra.cli import early_stop
 from infra.cli.demo import WAIT_S, ErrorCount, check_read_side, play
 from infra.cli.demo import deploy as deploy_demo
@@ -72,14 +74,21 @@ def runtime_for(
 
 
 @contextlib.asynccontextmanager
-async def open_gateway() -> AsyncIterator[Gateway]:
-    """The LLM gateway as the environment configures it (the offline planner when nothing is set)."""
-    from inference.config import build_gateway, gateway_config_from_env  # noqa: PLC0415 - the SDKs: slow
+async def open_gateway(notes: list[str] | None = None) -> AsyncIterator[Gateway]:
+    """The LLM gateway as the environment configures it (the offline planner when nothing is set);
+    what start-up should say about it (where sensitive data may go) is added to `notes`."""
+    from inference.config import (  # noqa: PLC0415 - the SDKs: slow
+        build_gateway,
+        gateway_config_from_env,
+        gateway_notes,
+    )
 
     try:
         config = gateway_config_from_env(os.environ)
     except ValueError as exc:
         raise StartupError(str(exc)) from exc
+    if notes is not None:
+        notes += gateway_notes(config)
     gateway = build_gateway(config)
     try:
         yield gateway
@@ -97,14 +106,18 @@ async def until_signalled() -> None:
 
 async def demo(settings: Settings, args: argparse.Namespace) -> int:
     """The README's conversation through the main job, auto-approved, every step checked."""
-    async with open_infrastructure(settings) as infra, open_pool(infra) as pool, open_gateway() as gateway:
+    async with (
+        open_infrastructure(settings) as infra,
+        open_pool(infra) as pool,
+        open_gateway(infra.notes) as gateway,
+    ):
         print_notes(infra)
         runtime = runtime_for(infra, pool, gateway, poll_ms=20, auto_approve=True)
         errors = ErrorCount()
         logging.getLogger("handlers").addHandler(errors)
         await runtime.start()
         try:
-            played = await play(infra, runtime, "demo", expect_approval=True)
+            played = await play(infra, runtime, DEMO, expect_approval=True)
             await deploy_demo(infra, runtime, played, demo_credentials=args.demo_credentials)
             played.check(await runtime.wait_caught_up(timeout_s=WAIT_S), "every consumer group caught up")
         finally:
@@ -120,7 +133,12 @@ async def demo(settings: Settings, args: argparse.Namespace) -> int:
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
     """`make run`: embedded servers when no URLs, migrations, projectors and the API, until Ctrl-C."""
-    async with open_infrastructure(settings) as infra, open_pool(infra) as pool, open_gateway() as gateway:
+    async with (
+        open_infrastructure(settings) as infra,
+        open_pool(infra) as pool,
+        open_gateway(infra.notes) as gateway,
+        checkpointing(infra.store, pool, infra.keyring, settings.checkpoint_interval_s, infra.notes),
+    ):
         print_notes(infra)
         runtime = runtime_for(infra, pool, gateway)
         await runtime.start()
@@ -177,9 +195,14 @@ async def _serve(
         max_body_bytes=settings.max_body_bytes,
         rate_per_s=settings.rate_per_s,
         burst=settings.rate_burst,
+        address_rate_per_s=settings.address_rate_per_s,
+        address_burst=settings.address_burst,
         idempotency_ttl_s=settings.idempotency_ttl_s,
+        checkpoint_interval_s=settings.checkpoint_interval_s,
     )
-    async with api_services(infra.store, pool, infra.database_url, limits, lag, n8n=infra.n8n) as deps:
+    async with api_services(
+        infra.store, pool, infra.database_url, limits, lag, n8n=infra.n8n, keyring=infra.keyring
+    ) as deps:
         api = server(deps, infra.redis_url, settings.host, port)
         print(
             f"aiwf: serving on http://{settings.host}:{port} (OpenAPI /schema, AsyncAPI /asyncapi.json)",
@@ -216,7 +239,12 @@ async def migrate_db(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 async def worker(settings: Settings, args: argparse.Namespace) -> int:
-    async with open_infrastructure(settings) as infra, open_pool(infra) as pool, open_gateway() as gateway:
+    async with (
+        open_infrastructure(settings) as infra,
+        open_pool(infra) as pool,
+        open_gateway(infra.notes) as gateway,
+        checkpointing(infra.store, pool, infra.keyring, settings.checkpoint_interval_s, infra.notes),
+    ):
         print_notes(infra)
         managed = gateway if args.handlers in ("all", "managers") else None
         runtime = runtime_for(infra, pool, managed, projectors=args.handlers in ("all", "projectors"))

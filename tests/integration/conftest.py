@@ -9,6 +9,9 @@ import asyncpg
 import pytest
 
 from domain.catalog import REGISTRY
+from infra.crypto.datakeys import DataKeys
+from infra.crypto.events import EventCipher
+from infra.crypto.keyring import Keyring, load_keyring
 from infra.event_store import RedisEventStore
 from infra.keys import KeySpace
 from infra.postgres import create_pool, migrate
@@ -41,10 +44,24 @@ def conn(request: pytest.FixtureRequest) -> RedisConnection:
     return connection
 
 
+@pytest.fixture(scope="session")
+def keyring(tmp_path_factory: pytest.TempPathFactory) -> Keyring:
+    """One keyring for the session, as `aiwf run` makes it on a first start."""
+    return load_keyring(
+        tmp_path_factory.mktemp("keyring") / "keyring.json", from_environment=None, create=True
+    )
+
+
+def sealing_store(conn: RedisConnection, keys: KeySpace, keyring: Keyring) -> RedisEventStore:
+    """A store as the platform runs it: sensitive fields sealed on append, opened on reads."""
+    cipher = EventCipher(DataKeys(conn.client, keys, keyring))
+    return RedisEventStore(conn, keys, REGISTRY, wait_fsync_ms=None, cipher=cipher)
+
+
 @pytest.fixture
-async def store(conn: RedisConnection) -> AsyncIterator[RedisEventStore]:
+async def store(conn: RedisConnection, keyring: Keyring) -> AsyncIterator[RedisEventStore]:
     keys = fresh_keys()
-    yield RedisEventStore(conn, keys, REGISTRY, wait_fsync_ms=None)
+    yield sealing_store(conn, keys, keyring)
     await _drop(conn, keys)
 
 
@@ -54,9 +71,9 @@ async def _drop(conn: RedisConnection, keys: KeySpace) -> None:
 
 
 @pytest.fixture
-async def standalone_store(standalone: RedisConnection) -> AsyncIterator[RedisEventStore]:
+async def standalone_store(standalone: RedisConnection, keyring: Keyring) -> AsyncIterator[RedisEventStore]:
     keys = fresh_keys()
-    yield RedisEventStore(standalone, keys, REGISTRY, wait_fsync_ms=None)
+    yield sealing_store(standalone, keys, keyring)
     await _drop(standalone, keys)
 
 

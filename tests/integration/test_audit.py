@@ -21,7 +21,7 @@ async def filled(store: RedisEventStore) -> RedisEventStore:
 
 
 async def audit(store: RedisEventStore) -> AuditReport:
-    return await verify_store(store, store._redis.client)
+    return await verify_store(store)
 
 
 def kinds(report: AuditReport) -> set[str]:

@@ -67,7 +67,7 @@ async def test_a_log_with_events_from_before_and_after_verifies(
     resent = await store.append(STREAM, old, expected_version=0, origin=ORIGIN)  # a retry after the upgrade
 
     documents = [parse_document(e.raw) or {} for e in await store.read_stream(STREAM)]
-    report = await verify_store(store, store.redis.client)
+    report = await verify_store(store)
     cli = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", "infra.cli", "audit", "verify"],

@@ -44,8 +44,10 @@ class Reads:
     async def load_snapshot(self, stream: str, name: str) -> bytes | None:
         return await self.store.load_snapshot(stream, name)
 
-    async def save_snapshot(self, stream: str, name: str, version: int, snapshot: bytes) -> None:
-        await self.store.save_snapshot(stream, name, version, snapshot)
+    async def save_snapshot(
+        self, stream: str, name: str, version: int, snapshot: bytes, *, tenant: str = ""
+    ) -> None:
+        await self.store.save_snapshot(stream, name, version, snapshot, tenant=tenant)
 
 
 async def conversation_with(store: Any, messages: int) -> str:

@@ -17,10 +17,12 @@ from api.server import api_services, server
 from handlers.app import HandlerRuntime
 from handlers.managers import ManagerDeps
 from infra.api_keys import create_key
+from infra.crypto.keyring import Keyring
 from infra.event_store import RedisEventStore
 from infra.n8n.instances import NO_N8N, N8nInstances
 from projections.catalog import PROJECTORS
 from tests.integration.handlers.conftest import FAST, runtime_for
+from tests.integration.managers.conftest import deps_for, offline_gateway
 from tests.support.cluster import free_port
 
 
@@ -48,6 +50,7 @@ async def running_stack(
     *,
     managers: ManagerDeps | None = None,
     n8n: N8nInstances = NO_N8N,
+    keyring: Keyring | None = None,
 ) -> AsyncIterator[Stack]:
     """Projectors always; the main job's process managers too when `managers` is given."""
     runtime = runtime_for(store, redis_url)
@@ -59,7 +62,7 @@ async def running_stack(
     for tenant, role in [("acme", "member"), ("acme", "auditor"), ("acme", "admin"), ("globex", "member")]:
         keys[f"{tenant}-{role}"], _ = await create_key(pool, tenant, role)
     port = free_port()
-    async with api_services(store, pool, database_url, limits, runtime.lag, n8n=n8n) as deps:
+    async with api_services(store, pool, database_url, limits, runtime.lag, n8n=n8n, keyring=keyring) as deps:
         api = server(deps, redis_url, "127.0.0.1", port)
         task = asyncio.create_task(api.serve())
         while not api.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
@@ -88,3 +91,17 @@ async def stack(
         standalone_store, pg_pool, database_url, redis_url, Limits(read_wait_s=5.0)
     ) as running:
         yield running
+
+
+@pytest.fixture
+async def main_stack(
+    standalone_store: RedisEventStore, pg_pool: asyncpg.Pool, database_url: str, redis_url: str
+) -> AsyncIterator[Stack]:
+    """The whole stack with the main job's process managers on the offline planner."""
+    gateway = offline_gateway()
+    managers = deps_for(standalone_store, gateway)
+    async with running_stack(
+        standalone_store, pg_pool, database_url, redis_url, Limits(read_wait_s=5.0), managers=managers
+    ) as stack:
+        yield stack
+    await gateway.aclose()

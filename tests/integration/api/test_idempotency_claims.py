@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from api import idempotency
-from api.idempotency import once
+from api.idempotency import body_digest, once
 from api.problems import ProblemError
 from infra.postgres import create_pool, migrate
 
@@ -79,9 +79,9 @@ async def test_a_claim_whose_request_died_is_taken_over_with_the_first_runs_time
 
     await pg_pool.execute(
         "INSERT INTO idempotency_keys (tenant, key, scope, body_sha256, created_at, claim, claimed_until) "
-        "VALUES ('acme', 'k1', 'POST /v1/x', encode(sha256('{}'::bytea), 'hex'), $1, 'dead', now() - "
-        "interval '1 second')",
+        "VALUES ('acme', 'k1', 'POST /v1/x', $2, $1, 'dead', now() - interval '1 second')",
         NOW,
+        body_digest(b"{}", b""),
     )
     seen: list[datetime] = []
 

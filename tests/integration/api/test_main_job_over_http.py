@@ -3,30 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
-import pytest
-
-from api.deps import Limits
-from infra.event_store import RedisEventStore
-from tests.integration.api.conftest import Stack, running_stack
-from tests.integration.managers.conftest import deps_for, offline_gateway
+from tests.integration.api.conftest import Stack
 from tests.integration.managers.test_main_job import DEMO
-
-
-@pytest.fixture
-async def main_stack(
-    standalone_store: RedisEventStore, pg_pool: asyncpg.Pool, database_url: str, redis_url: str
-) -> AsyncIterator[Stack]:
-    gateway = offline_gateway()
-    managers = deps_for(standalone_store, gateway)
-    async with running_stack(
-        standalone_store, pg_pool, database_url, redis_url, Limits(read_wait_s=5.0), managers=managers
-    ) as stack:
-        yield stack
-    await gateway.aclose()
 
 
 async def until_listed(http: Any, path: str, done: Any, **params: str) -> list[dict[str, Any]]:

@@ -7,35 +7,17 @@ import asyncio
 import hashlib
 import json
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
-import pytest
 
-from api.deps import Limits
-from infra.event_store import RedisEventStore
 from projections.sbom import MEDIA_TYPE
 from projections.sbom_schema import check_sbom
-from tests.integration.api.conftest import Stack, running_stack
+from tests.integration.api.conftest import Stack
 from tests.integration.api.test_main_job_over_http import until_listed
-from tests.integration.managers.conftest import deps_for, offline_gateway
 from tests.integration.managers.test_main_job import DEMO
 from tests.integration.test_cli import aiwf
 from tests.support.postgres import fresh_database
-
-
-@pytest.fixture
-async def main_stack(
-    standalone_store: RedisEventStore, pg_pool: asyncpg.Pool, database_url: str, redis_url: str
-) -> AsyncIterator[Stack]:
-    gateway = offline_gateway()
-    managers = deps_for(standalone_store, gateway)
-    async with running_stack(
-        standalone_store, pg_pool, database_url, redis_url, Limits(read_wait_s=5.0), managers=managers
-    ) as stack:
-        yield stack
-    await gateway.aclose()
 
 
 async def approved_workflow(stack: Stack) -> tuple[str, str]:

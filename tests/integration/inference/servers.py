@@ -44,7 +44,8 @@ _NOT_SCRIPTED = Reply(status=404, body=b'{"type":"error","error":{"type":"not_fo
 class ScriptedServer:
     """A ThreadingHTTPServer on an ephemeral loopback port, run in a background thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host  # another address of this machine plays a sidecar off the loopback
         self.requests: list[ReceivedRequest] = []
         self._queues: dict[tuple[str, str], deque[Reply]] = {}
         self._standing: dict[tuple[str, str], Reply] = {}
@@ -56,10 +57,10 @@ class ScriptedServer:
     @property
     def url(self) -> str:
         assert self._httpd is not None, "server not started"
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        return f"http://{self.host}:{self._httpd.server_address[1]}"
 
     def start(self) -> None:
-        self._httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd = _HTTPServer((self.host, 0), _Handler)
         self._httpd.script = self
         # A short poll keeps shutdown() (once per test) from costing the default half second.
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.02,), daemon=True)
@@ -276,8 +277,8 @@ class ModelList(msgspec.Struct, frozen=True, kw_only=True):
 class OpenAIServer(ScriptedServer):
     CHAT = "/v1/chat/completions"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        super().__init__(host)
         self.serve_always("GET", "/health", Reply(status=200))
 
     def serve_models(self, *model_ids: str) -> None:

@@ -12,6 +12,7 @@ from domain.credential_events import CREDENTIAL_EVENTS
 from domain.envelope import DomainEvent, Envelope
 from domain.errors import MalformedEvent, UnknownEventType
 from domain.registry import EventRegistry
+from domain.subject_events import SUBJECT_EVENTS
 from domain.workflow_events import WORKFLOW_EVENTS
 from tests.support.events import NOW, message
 
@@ -34,7 +35,8 @@ def envelope_of(data: DomainEvent, event_type: str | None = None) -> Envelope:
 
 def test_every_event_of_the_catalogue_has_a_versioned_type_name() -> None:
     names = REGISTRY.types()
-    assert len(names) == len(CONVERSATION_EVENTS) + len(WORKFLOW_EVENTS) + len(CREDENTIAL_EVENTS)
+    catalogue = (*CONVERSATION_EVENTS, *WORKFLOW_EVENTS, *CREDENTIAL_EVENTS, *SUBJECT_EVENTS)
+    assert len(names) == len(catalogue)
     assert all(name.startswith("aiwf.") and name.rsplit(".", 1)[1].startswith("v") for name in names)
 
 

@@ -1,0 +1,59 @@
+"""Sealed fields opened for the tenant that reads them: read models keep what the log holds (sealed
+strings), and the API opens them from the log, where each event's own place authenticates them
+(infra/crypto/events.py). A shredded subject's fields read `[shredded]`."""
+
+from __future__ import annotations
+
+import msgspec
+
+from api.deps import ApiDeps
+from commands.conversations import stream_of as conversation_stream
+from domain.conversation_events import UserMessageReceived
+from infra.crypto.fields import PREFIX, SHREDDED, is_sealed
+from projections.agent_state import AgentStateDoc, agent_state_at
+from projections.conversations import MessageRow
+from projections.events import ProjectedEvent
+from projections.queries import ArchivedEvent
+
+_SEALED = PREFIX.encode()
+
+
+async def messages(deps: ApiDeps, rows: list[MessageRow]) -> list[MessageRow]:
+    """Each sealed message's text, read from its own event."""
+    return [
+        msgspec.structs.replace(row, text=await _message_text(deps, row)) if is_sealed(row.text) else row
+        for row in rows
+    ]
+
+
+async def _message_text(deps: ApiDeps, row: MessageRow) -> str:
+    stored = await deps.store.read_stream(conversation_stream(row.conversation_id), row.version, limit=1)
+    data = stored[0].envelope.data if stored else None
+    return data.text if isinstance(data, UserMessageReceived) else SHREDDED
+
+
+async def agent_state(deps: ApiDeps, doc: AgentStateDoc) -> AgentStateDoc:
+    """A state that holds sealed findings, folded again from the opened log (the read model's fold)."""
+    if _SEALED not in msgspec.json.encode(doc):
+        return doc
+    stream = conversation_stream(doc.conversation_id)
+    partition = deps.store.keys.for_stream(stream).partition
+    stored = await deps.store.read_stream(stream, limit=doc.last_version)
+    events = (ProjectedEvent(partition=partition, log_id="", raw=e.raw, envelope=e.envelope) for e in stored)
+    return agent_state_at(events) or doc
+
+
+async def archived(deps: ApiDeps, rows: list[ArchivedEvent]) -> list[ArchivedEvent]:
+    """The feed keeps each event as stored (its hash verifies) and adds its `data` opened."""
+    cipher = deps.store.cipher
+    if cipher is None:
+        return rows
+    out: list[ArchivedEvent] = []
+    for row in rows:
+        raw = row.event.encode()
+        if _SEALED not in raw:
+            out.append(row)
+            continue
+        envelope = await cipher.open(deps.store.registry.decode(raw))
+        out.append(msgspec.structs.replace(row, opened=msgspec.json.encode(envelope.data).decode()))
+    return out

@@ -1,0 +1,45 @@
+"""/v1/subjects/{id}: crypto-shredding. The subject's data keys are destroyed; its events stay and still
+verify, and everything sealed under them reads `[shredded]` from then on (docs/adr/0023)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, delete
+from litestar.di import NamedDependency
+from litestar.params import FromPath, QueryParameter
+
+from api.auth import ADMIN
+from api.commanding import accepted, run_command
+from api.deps import ApiDeps
+from api.problems import ProblemError
+from commands.context import CommandContext
+from commands.subjects import shred_subject
+
+Reason = Annotated[str, QueryParameter(max_length=500, description="why, for the record")]
+
+
+class SubjectsController(Controller):
+    path = "/v1/subjects"
+    tags = ["privacy"]  # noqa: RUF012 - Litestar reads it as an instance attribute
+
+    @delete(
+        "/{subject_id:str}",
+        opt=ADMIN,
+        status_code=202,
+        summary="Shred a subject (a conversation): destroy its data keys; its sealed fields read [shredded]",
+    )
+    async def shred(
+        self,
+        request: Request[Any, Any, Any],
+        deps: NamedDependency[ApiDeps],
+        subject_id: FromPath[str],
+        reason: Reason = "",
+    ) -> Response[bytes]:
+        async def run(ctx: CommandContext) -> Any:
+            cipher = deps.store.cipher
+            if cipher is None:
+                raise ProblemError(409, "not-configured", "Not configured", "this store seals nothing")
+            return accepted(await shred_subject(deps.store, cipher.keys, ctx, subject_id, reason=reason))
+
+        return await run_command(request, deps, run)
