@@ -13,10 +13,8 @@ import msgspec
 from domain.catalog import REGISTRY
 from tests.integration.api.conftest import Stack
 from tests.integration.api.test_commands_and_reads import PROBLEM
-from tests.integration.api.test_main_job_over_http import main_stack, until_listed
+from tests.integration.api.test_main_job_over_http import until_listed
 from tests.integration.managers.test_main_job import DEMO
-
-__all__ = ["main_stack"]  # the fixture, shared with the main job's HTTP tests
 
 
 async def test_the_schemas_are_public_listed_and_cached_by_etag(stack: Stack) -> None:
