@@ -29,9 +29,7 @@ from commands.conversations import close_conversation, send_message, start_conve
 from commands.conversations import stream_of as conversation_stream
 from domain.ids import derived_id
 from projections import queries
-from projections.agent_state import agent_state_at
 from projections.conversations import ConversationRow
-from projections.events import ProjectedEvent
 
 VIEWS = "conversation_views"
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
@@ -165,9 +163,7 @@ async def agent_state_at_version(
         raise ProblemError(
             404, "not-found", "Not found", f"the conversation has {len(stored)} events, not {version}"
         )
-    partition = deps.store.keys.for_stream(stream).partition
-    events = (ProjectedEvent(partition=partition, log_id="", raw=e.raw, envelope=e.envelope) for e in stored)
-    return found(agent_state_at(events), "conversation")
+    return found(reveal.folded_agent_state(deps, stream, stored), "conversation")
 
 
 T = TypeVar("T")

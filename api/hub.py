@@ -120,10 +120,7 @@ class StreamHub:
             for _stream, entries in reply or []:
                 for entry_id, fields in entries:
                     last_id = entry_id.decode()
-                    raw = fields.get(b"event")
-                    if raw is not None and self._store.cipher is not None:
-                        raw = await self._store.cipher.open_raw(self._store.registry, raw)
-                    self._dispatch(partition, last_id, raw)
+                    await self._dispatch(partition, last_id, fields.get(b"event"))
 
     async def _keep_alive(self) -> None:
         """One timer for every idle subscriber, instead of a timeout on every queue read (a timer
@@ -165,13 +162,17 @@ class StreamHub:
         with contextlib.suppress(asyncio.QueueFull):  # a full queue: its reader is awake anyway
             sub.queue.put_nowait(None)
 
-    def _dispatch(self, partition: int, log_id: str, raw: bytes | None) -> None:
+    async def _dispatch(self, partition: int, log_id: str, raw: bytes | None) -> None:
         if raw is None:
             return
         try:
             route = _route.decode(raw)
         except (msgspec.DecodeError, msgspec.ValidationError):
             return  # not ours: nothing to stream
+        if not self._subs.get(route.tenant):
+            return  # nobody of that tenant listens here: nothing to open or encode
+        if self._store.cipher is not None:  # sealed fields opened once, for every subscriber
+            raw = await self._store.cipher.open_raw(self._store.registry, raw)
         delivery = Delivery(
             partition=partition,
             log_id=log_id,

@@ -9,6 +9,7 @@ import msgspec
 from api.deps import ApiDeps
 from commands.conversations import stream_of as conversation_stream
 from domain.conversation_events import UserMessageReceived
+from domain.envelope import StoredEvent
 from infra.crypto.fields import PREFIX, SHREDDED, is_sealed
 from projections.agent_state import AgentStateDoc, agent_state_at
 from projections.conversations import MessageRow
@@ -37,10 +38,15 @@ async def agent_state(deps: ApiDeps, doc: AgentStateDoc) -> AgentStateDoc:
     if _SEALED not in msgspec.json.encode(doc):
         return doc
     stream = conversation_stream(doc.conversation_id)
-    partition = deps.store.keys.for_stream(stream).partition
     stored = await deps.store.read_stream(stream, limit=doc.last_version)
+    return folded_agent_state(deps, stream, stored) or doc
+
+
+def folded_agent_state(deps: ApiDeps, stream: str, stored: list[StoredEvent]) -> AgentStateDoc | None:
+    """The read model's own fold over events read (opened) from the log."""
+    partition = deps.store.keys.for_stream(stream).partition
     events = (ProjectedEvent(partition=partition, log_id="", raw=e.raw, envelope=e.envelope) for e in stored)
-    return agent_state_at(events) or doc
+    return agent_state_at(events)
 
 
 async def archived(deps: ApiDeps, rows: list[ArchivedEvent]) -> list[ArchivedEvent]:

@@ -42,10 +42,7 @@ class SbomController(Controller):
         workflow_id: FromPath[str],
         revision: RevisionNumber = None,
     ) -> Response[bytes]:
-        await await_consistency(request, deps, SBOMS)
-        lookup = found(
-            await queries.get_sbom(deps.pool, tenant_of(request), workflow_id, revision), "workflow"
-        )
+        lookup = await _lookup(request, deps, workflow_id, revision)
         return etag_response(*_stored(workflow_id, lookup), request.headers.get("if-none-match"), MEDIA_TYPE)
 
     @get(
@@ -60,11 +57,15 @@ class SbomController(Controller):
         workflow_id: FromPath[str],
         revision: RevisionNumber = None,
     ) -> SbomSignature:
-        await await_consistency(request, deps, SBOMS)
-        lookup = found(
-            await queries.get_sbom(deps.pool, tenant_of(request), workflow_id, revision), "workflow"
-        )
+        lookup = await _lookup(request, deps, workflow_id, revision)
         return signature_of(signer_of(deps), lookup.revision, _stored(workflow_id, lookup)[0])
+
+
+async def _lookup(
+    request: Request[Any, Any, Any], deps: ApiDeps, workflow_id: str, revision: int | None
+) -> queries.SbomLookup:
+    await await_consistency(request, deps, SBOMS)
+    return found(await queries.get_sbom(deps.pool, tenant_of(request), workflow_id, revision), "workflow")
 
 
 class SbomSignature(msgspec.Struct, frozen=True, kw_only=True):

@@ -108,10 +108,11 @@ def keyspace(settings: Settings) -> KeySpace:
 
 def open_keyring(settings: Settings, notes: list[str]) -> Keyring:
     """The keyring (infra/crypto/keyring.py); the default file is made on first start."""
-    path = settings.keyring_path or settings.data_dir / "keyring.json"
     try:
         keyring = load_keyring(
-            path, from_environment=settings.keyring_json, create=settings.keyring_path is None
+            settings.keyring_file,
+            from_environment=settings.keyring_json,
+            create=settings.keyring_path is None,
         )
     except KeyringError as exc:
         raise StartupError(str(exc)) from None

@@ -61,6 +61,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return f"Settings({', '.join(f'{k}={v!r}' for k, v in fields.items())})"
 
     @property
+    def keyring_file(self) -> Path:
+        """AIWF_KEYRING, else the one the platform makes in its data folder on its first start."""
+        return self.keyring_path or self.data_dir / "keyring.json"
+
+    @property
     def api_url(self) -> str:
         """AIWF_PUBLIC_URL, else where `aiwf run` listens (a wildcard address read as loopback): the base
         of every event's `dataschema`."""

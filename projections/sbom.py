@@ -96,14 +96,15 @@ def _bom(
     nodes = _node_components(record, _n8n_version(record, catalog), catalog)
     prompts = {key: _prompt_component(calls) for key, calls in provenance.by_prompt().items()}
     services = {key: _model_service(calls) for key, calls in provenance.by_endpoint().items()}
-    models = {key: _model_component(calls) for key, calls in provenance.by_model().items()}
+    by_model = provenance.by_model()
+    models = {key: _model_component(calls) for key, calls in by_model.items()}
     bom.components.update([*nodes, *prompts.values(), *models.values()])
     bom.services.update(services.values())
     if (n8n := _n8n_service(record, provenance)) is not None:
         bom.services.add(n8n)
     bom.register_dependency(workflow, [*nodes, *models.values()])
     for key, model in models.items():
-        calls = provenance.by_model()[key]
+        calls = by_model[key]
         used = [prompts[sbom_parts.prompt_key(c)] for c in calls]
         reached = [services[e] for c in calls if (e := sbom_parts.endpoint_key(c)) in services]
         bom.register_dependency(model, [*used, *reached])

@@ -15,7 +15,7 @@ async def rotate(settings: Settings, _args: argparse.Namespace) -> int:
     if settings.keyring_json is not None:
         print("aiwf: the keyring comes from AIWF_KEYRING_JSON: rotate it where it is kept", file=sys.stderr)
         return 2
-    path = settings.keyring_path or settings.data_dir / "keyring.json"
+    path = settings.keyring_file
     try:
         before = load_keyring(path, from_environment=None, create=False)
         write_keyring(path, with_new_master(before.document))

@@ -65,7 +65,7 @@ class DataKeys:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client, self._keys, self._kem, self._clock = client, keys, kem, clock
-        self.keyring = self._keyring = keyring
+        self.keyring = keyring
         self._cache: dict[tuple[str, str], tuple[float, DataKey]] = {}
 
     async def for_subject(self, tenant: str, subject: str) -> DataKey:
@@ -115,7 +115,7 @@ class DataKeys:
     async def rewrap(self, tenant: str) -> int:
         """Every key of the tenant wrapped under the keyring's current master (the keys themselves stay
         the same, so every event still opens). Returns how many were re-wrapped."""
-        current = self._keyring.current
+        current = self.keyring.current
         name = self._keys.data_keys(tenant)
         count = 0
         for subject, raw in (await self._client.hgetall(name)).items():
@@ -156,9 +156,9 @@ class DataKeys:
         return key
 
     def _wrap(self, tenant: str, subject: str, key_id: str, secret: bytes, created_at: datetime) -> bytes:
-        version = self._keyring.current
+        version = self.keyring.current
         wrapped = self._kem.wrap(
-            secret, self._keyring.kek_seed(tenant, version), _info(tenant, subject, key_id)
+            secret, self.keyring.kek_seed(tenant, version), _info(tenant, subject, key_id)
         )
         record = WrappedKey(
             key_id=key_id,
@@ -170,7 +170,7 @@ class DataKeys:
         return msgspec.json.encode(record)
 
     def _unwrap(self, tenant: str, subject: str, record: WrappedKey) -> bytes:
-        seed = self._keyring.kek_seed(tenant, record.kek_version)
+        seed = self.keyring.kek_seed(tenant, record.kek_version)
         kem = kem_named(record.algorithm)
         return kem.unwrap(base64.b64decode(record.wrapped), seed, _info(tenant, subject, record.key_id))
 

@@ -15,7 +15,7 @@ import msgspec
 
 from domain.canonical import content_digest
 from domain.envelope import Envelope, NewEvent, aggregate_id
-from domain.errors import MalformedEvent, ShreddedSubject, UnknownEventType
+from domain.errors import MalformedEvent, UnknownEventType
 from domain.registry import EventRegistry
 from domain.sealed_fields import map_paths, sealed_paths
 from infra.crypto.datakeys import DataKey, DataKeys
@@ -141,6 +141,3 @@ class EventCipher:
 
 def _snapshot_place(tenant: str, stream: str, name: str) -> FieldContext:
     return FieldContext(tenant=tenant, stream=stream, version=0, event_id=f"snapshot:{name}", field="state")
-
-
-__all__ = ["EventCipher", "SealedEvent", "ShreddedSubject", "subject_of"]
