@@ -19,10 +19,7 @@ CONVERSATIONS = Decider(
     state_type=conversation.Conversation,
     schema="conversation.1",
 )
-
-
-def stream_of(conversation_id: str) -> str:
-    return f"conversation-{conversation_id}"
+stream_of = conversation.stream_of
 
 
 async def start_conversation(

@@ -23,7 +23,7 @@ SUBJECTS = Decider(
 
 
 class SubjectKeys(Protocol):
-    async def shred(self, tenant: str, subject: str) -> bool: ...
+    async def shred(self, tenant: str, subject: str) -> list[str]: ...
 
 
 class OwnedStreams(EventStore, Protocol):

@@ -20,6 +20,16 @@ from domain.errors import InvalidTransition, NotFound
 from domain.types import NonEmptyStr, Sensitivity, UtcDatetime
 
 MAX_MESSAGE_CHARS = 8000
+CATEGORY = "conversation"
+
+
+def stream_of(conversation_id: str) -> str:
+    return f"{CATEGORY}-{conversation_id}"
+
+
+def operator_stream_of(inference_id: str) -> str:
+    """Where a one-off model call an operator made outside any conversation (`aiwf infer`) is recorded."""
+    return f"inference-{inference_id}"
 
 
 class StartConversation(msgspec.Struct, frozen=True, kw_only=True):

@@ -4,6 +4,10 @@ found by its path. Pure: the rule is the domain's, the cipher is infra's (infra/
 Above `public` — personal data (phones, e-mails) and sensitive business data (CCP, RIP/RIB, NIF/NIS/RC,
 invoices) — the message's text, the model's answer (where pseudonymised values were restored) and the
 findings drawn from them are sealed under the conversation's data key.
+
+Whose key seals a stream (its *subject*): a conversation's own; a workflow's, the conversation it was
+drafted from, which its first event (the draft) names. A workflow derives from what was said there, and
+shredding that conversation must reach it too.
 """
 
 from __future__ import annotations
@@ -13,9 +17,25 @@ from typing import Any
 
 import msgspec
 
+from domain import conversation
 from domain.conversation_events import AgentFindingRecorded, InferenceDecided, UserMessageReceived
-from domain.envelope import DomainEvent
+from domain.envelope import DomainEvent, aggregate_id
 from domain.types import Sensitivity
+from domain.workflow_events import WorkflowDrafted
+
+
+def own_subject(stream: str) -> str | None:
+    """The subject a stream is by itself (a conversation, an operator's one-off model call), None when
+    its first event names it."""
+    own = aggregate_id(stream)
+    if stream in (conversation.stream_of(own), conversation.operator_stream_of(own)):
+        return own
+    return None
+
+
+def subject_named_by(first: DomainEvent) -> str | None:
+    """The subject a stream's first event names: the conversation a workflow was drafted from."""
+    return first.conversation_id if isinstance(first, WorkflowDrafted) else None
 
 
 def sealed_paths(data: DomainEvent) -> tuple[str, ...]:
@@ -28,6 +48,13 @@ def sealed_paths(data: DomainEvent) -> tuple[str, ...]:
         case AgentFindingRecorded() if data.sensitivity != Sensitivity.PUBLIC:
             return ("summary", *(f"facts.{i}.value" for i in range(len(data.facts))))
     return ()
+
+
+def with_digests(data: DomainEvent) -> DomainEvent:
+    """`data` with every digest recomputed over the field it covers as that field now reads (sealed in the
+    log, opened for a reader): a digest of plaintext kept beside its ciphertext would let anyone confirm a
+    guess of it, and would outlive a shredding."""
+    return data
 
 
 def map_paths(data: DomainEvent, paths: tuple[str, ...], change: Callable[[str, str], str]) -> DomainEvent:

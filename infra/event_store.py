@@ -21,6 +21,7 @@ from domain.envelope import (
     GENESIS_HASH,
     JSON_CONTENT_TYPE,
     SPEC_VERSION,
+    DomainEvent,
     Envelope,
     EventOrigin,
     NewEvent,
@@ -37,6 +38,7 @@ from domain.errors import (
     StreamOfAnotherTenant,
 )
 from domain.registry import EventRegistry, type_name
+from domain.sealed_fields import own_subject, sealed_paths, subject_named_by
 from domain.text import json_holds_nul, nul_fields
 from infra.crypto.events import EventCipher, SealedEvent
 from infra.dataschema import LOCAL_SCHEMAS, SchemaLocator
@@ -50,6 +52,7 @@ log = logging.getLogger(__name__)
 _APPEND_LUA = files("infra").joinpath("append.lua").read_text()
 _APPEND_SHA = hashlib.sha1(_APPEND_LUA.encode()).hexdigest()  # noqa: S324 - Redis names scripts by SHA-1
 READ_CHUNK = 1000
+_SUBJECTS_KEPT = 10_000
 # A snapshot is replaced only by a later one: two writers at different versions never regress it.
 _SAVE_SNAPSHOT = """
 local kept = redis.call('HGET', KEYS[1], 'v')
@@ -96,6 +99,7 @@ class RedisEventStore:
         self.registry = registry
         self.schemas = schemas  # where the `dataschema` of every appended event points (the API's)
         self._wait_fsync_ms = wait_fsync_ms
+        self._subjects: dict[str, str | None] = {}
 
     @property
     def redis(self) -> RedisConnection:
@@ -155,9 +159,30 @@ class RedisEventStore:
         self, tenant: str, stream: str, expected_version: int, events: Sequence[NewEvent]
     ) -> list[SealedEvent]:
         """Sensitive fields sealed (with a cipher), and the digest each id is stored with."""
-        if self.cipher is None:
+        if self.cipher is None or not any(sealed_paths(e.data) for e in events):
             return [SealedEvent(event=e, digest=content_digest(e.data)) for e in events]
-        return await self.cipher.seal(tenant, stream, expected_version + 1, events)
+        first = events[0].data if expected_version == 0 else None
+        subject = await self.subject_of(stream, first)
+        return await self.cipher.seal(tenant, stream, subject, expected_version + 1, events)
+
+    async def subject_of(self, stream: str, first: DomainEvent | None = None) -> str | None:
+        """Whose data key seals the stream (domain/sealed_fields.py): its own, or the one its first event
+        names, read once and remembered (a first event never changes)."""
+        own = own_subject(stream)
+        if own is not None:
+            return own
+        if stream in self._subjects:
+            return self._subjects[stream]
+        if first is None:
+            stored = await self.read_stream(stream, limit=1)
+            if not stored:
+                return None
+            first = stored[0].envelope.data
+        subject = subject_named_by(first)
+        if len(self._subjects) >= _SUBJECTS_KEPT:
+            self._subjects.pop(next(iter(self._subjects)))
+        self._subjects[stream] = subject
+        return subject
 
     async def _run_append(self, keys: list[str], args: list[str | bytes]) -> list[bytes]:
         client = await self._redis.client_for_key(keys[0])
@@ -231,7 +256,8 @@ class RedisEventStore:
         """Sealed under the stream's subject key when it has one: a snapshot holds what its events said."""
         key = self.keys.for_stream(stream).snapshot(stream, name)
         if self.cipher is not None:
-            snapshot = await self.cipher.seal_snapshot(tenant, stream, name, snapshot)
+            subject = await self.subject_of(stream)
+            snapshot = await self.cipher.seal_snapshot(tenant, stream, subject, name, snapshot)
         await self._redis.client.eval(_SAVE_SNAPSHOT, 1, key, version, snapshot)
 
     async def read_log(

@@ -98,6 +98,14 @@ class KeySpace(msgspec.Struct, frozen=True, kw_only=True):
         """A tenant's wrapped data keys, one hash field per subject (infra/crypto/datakeys.py)."""
         return f"{self.prefix}:{{dk:{tenant}}}:keys"
 
+    def wrapping_keys(self, tenant: str) -> str:
+        """A tenant's wrapping keys, each encapsulated to its KEK, and which one is current."""
+        return f"{self.prefix}:{{dk:{tenant}}}:wrapping"
+
+    def subject_members(self, tenant: str, subject: str) -> str:
+        """The subjects shredded with `subject` (a customer's conversations); same slot as the keys."""
+        return f"{self.prefix}:{{dk:{tenant}}}:members:{subject}"
+
     @property
     def data_keys_shredded(self) -> str:
         """The channel every process hears a shredding on, to drop the keys it cached."""

@@ -142,7 +142,7 @@ async def hearing_shreddings(
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
-        await pubsub.aclose()  # type: ignore[no-untyped-call]
+        await pubsub.aclose()
 
 
 @contextlib.asynccontextmanager

@@ -1,4 +1,5 @@
-"""`aiwf keys rotate`: a new master version in the keyring, then every data key re-wrapped under it."""
+"""`aiwf keys rotate`: a new master version in the keyring, then every tenant's wrapping key (and any data
+key made before wrapping keys) re-wrapped under it."""
 
 from __future__ import annotations
 
@@ -29,5 +30,5 @@ async def rotate(settings: Settings, _args: argparse.Namespace) -> int:
         counts = {tenant: await keys.rewrap(tenant) for tenant in await keys.tenants()}
     print(f"keyring {path}: master v{keyring.current} (older versions kept for keys not re-wrapped yet)")
     for tenant, count in counts.items():
-        print(f"  {tenant}: {count} data keys re-wrapped")
+        print(f"  {tenant}: {count} keys re-wrapped")
     return 0

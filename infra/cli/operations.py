@@ -140,6 +140,7 @@ def privacy_scan(_settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def infer(settings: Settings, args: argparse.Namespace) -> int:
+    from domain.conversation import operator_stream_of  # noqa: PLC0415
     from domain.envelope import EventOrigin, NewEvent  # noqa: PLC0415
     from domain.ids import uuid7  # noqa: PLC0415
     from inference.config import build_gateway, gateway_config_from_env, gateway_notes  # noqa: PLC0415
@@ -153,7 +154,7 @@ async def infer(settings: Settings, args: argparse.Namespace) -> int:
     for note in gateway_notes(config):
         print(f"  {note}", file=sys.stderr)
     text, inference_id, now = _read_text(args.text), uuid7(), datetime.now(UTC)
-    stream = conversation_stream(args.conversation) if args.conversation else f"inference-{inference_id}"
+    stream = conversation_stream(args.conversation) if args.conversation else operator_stream_of(inference_id)
     async with open_infrastructure(settings) as infra:
         refusal = await _refuse_conversation(infra.store, args) if args.conversation else None
         if refusal is not None:  # before the model call: a refused record must not cost one

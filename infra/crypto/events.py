@@ -1,9 +1,11 @@
 """Events and snapshots, sealed for the log and opened for authorised readers.
 
 `seal` runs in the store's append, which knows the version each event will have (the associated data
-binds it); `open` runs where an authorised reader needs the text (the store's reads for the process
-managers, the API for the tenant that owns the event). A field whose subject was shredded opens as
-`[shredded]`; one that does not open where it is found (moved, edited) raises FieldTampered.
+binds it) and whose key seals the stream (domain/sealed_fields.py); `open` runs where an authorised reader
+needs the text (the store's reads for the process managers, the API for the tenant that owns the event).
+The envelope's `keyid` is `<subject>/<key id>`, so an event names the key that opens it wherever it is
+read. A field whose subject was shredded opens as `[shredded]`; one that does not open where it is found
+(moved, edited) raises FieldTampered.
 """
 
 from __future__ import annotations
@@ -14,16 +16,17 @@ from typing import Final
 import msgspec
 
 from domain.canonical import content_digest
-from domain.envelope import Envelope, NewEvent, aggregate_id
+from domain.envelope import Envelope, NewEvent
 from domain.errors import MalformedEvent, UnknownEventType
-from domain.registry import EventRegistry
-from domain.sealed_fields import map_paths, sealed_paths
+from domain.registry import EventRegistry, type_name
+from domain.sealed_fields import map_paths, own_subject, sealed_paths, with_digests
 from infra.crypto.datakeys import DataKey, DataKeys
 from infra.crypto.fields import (
     ALGORITHM,
     PREFIX,
     SHREDDED,
     FieldContext,
+    FieldSealer,
     FieldTampered,
     is_sealed,
     keyed_digest,
@@ -31,8 +34,8 @@ from infra.crypto.fields import (
     seal_field,
 )
 
-_SNAPSHOT: Final = b"aiwf:snap:1\n"
-SEALED_STREAMS: Final = ("conversation-",)  # whose events may carry sealed fields (subject: the aggregate)
+_SNAPSHOT: Final = b"aiwf:snap:1\n"  # then the tenant; the subject is the stream's own
+_SNAPSHOT_OF: Final = b"aiwf:snap:2\n"  # then the tenant and the subject
 
 
 class SealedEvent(msgspec.Struct, frozen=True, kw_only=True):
@@ -42,8 +45,20 @@ class SealedEvent(msgspec.Struct, frozen=True, kw_only=True):
     encalg: str | None = None
 
 
-def subject_of(stream: str) -> str | None:
-    return aggregate_id(stream) if stream.startswith(SEALED_STREAMS) else None
+class UnsealableEvent(RuntimeError):
+    """An event has fields to seal in a stream whose subject nobody named: refused rather than stored
+    in clear."""
+
+
+def keyid_of(subject: str, key: DataKey) -> str:
+    return f"{subject}/{key.key_id}"
+
+
+def subject_of_keyid(keyid: str, stream: str) -> tuple[str | None, str]:
+    """(subject, key id) named by an envelope's `keyid`; events sealed before keyids named their
+    subject were all in conversations, sealed under the conversation's own key."""
+    subject, _, key_id = keyid.rpartition("/")
+    return (subject or own_subject(stream)), key_id
 
 
 class EventCipher:
@@ -51,28 +66,26 @@ class EventCipher:
         self.keys = keys
 
     async def seal(
-        self, tenant: str, stream: str, first_version: int, events: Sequence[NewEvent]
+        self, tenant: str, stream: str, subject: str | None, first_version: int, events: Sequence[NewEvent]
     ) -> list[SealedEvent]:
-        subject = subject_of(stream)
         sealed: list[SealedEvent] = []
         for version, event in enumerate(events, start=first_version):
-            paths = sealed_paths(event.data) if subject is not None else ()
-            if not paths or subject is None:
+            paths = sealed_paths(event.data)
+            if not paths:
                 sealed.append(SealedEvent(event=event, digest=content_digest(event.data)))
                 continue
+            if subject is None:
+                what = f"{type_name(type(event.data))} {event.id} in {stream}"
+                raise UnsealableEvent(f"{what}: no subject to seal it for")
             key = await self.keys.for_subject(tenant, subject)
             place = FieldContext(tenant=tenant, stream=stream, version=version, event_id=event.id, field="")
-
-            def seal(path: str, value: str, key: DataKey = key, place: FieldContext = place) -> str:
-                return seal_field(key.secret, msgspec.structs.replace(place, field=path), value)
-
-            data = map_paths(event.data, paths, seal)
-            digest = keyed_digest(key.secret, content_digest(event.data).encode())
+            data = with_digests(map_paths(event.data, paths, FieldSealer(key.aead, place)))
+            digest = keyed_digest(key.mac, content_digest(event.data).encode())
             sealed.append(
                 SealedEvent(
                     event=msgspec.structs.replace(event, data=data),
                     digest=digest,
-                    keyid=key.key_id,
+                    keyid=keyid_of(subject, key),
                     encalg=ALGORITHM,
                 )
             )
@@ -80,11 +93,11 @@ class EventCipher:
 
     async def open(self, envelope: Envelope) -> Envelope:
         """The envelope with its sealed fields in clear, or `[shredded]`."""
-        subject = subject_of(envelope.stream)
-        if envelope.keyid is None or subject is None:
+        if envelope.keyid is None:
             return envelope
         paths = sealed_paths(envelope.data)
-        if not paths:
+        subject, key_id = subject_of_keyid(envelope.keyid, envelope.stream)
+        if not paths or subject is None:
             return envelope
         key = await self.keys.existing(envelope.tenant, subject)
         place = FieldContext(
@@ -96,13 +109,13 @@ class EventCipher:
         )
 
         def reveal(path: str, value: str) -> str:
-            if key is None or key.key_id != envelope.keyid:
+            if key is None or key.key_id != key_id:
                 return SHREDDED
             if not is_sealed(value):
                 return value
-            return open_field(key.secret, msgspec.structs.replace(place, field=path), value)
+            return open_field(key.aead, msgspec.structs.replace(place, field=path), value)
 
-        return msgspec.structs.replace(envelope, data=map_paths(envelope.data, paths, reveal))
+        return msgspec.structs.replace(envelope, data=with_digests(map_paths(envelope.data, paths, reveal)))
 
     async def open_raw(self, registry: EventRegistry, raw: bytes) -> bytes:
         """A stored event as it is streamed to its tenant: sealed fields opened (the stored bytes, which
@@ -115,26 +128,35 @@ class EventCipher:
             return raw
         return msgspec.json.encode(await self.open(envelope))
 
-    async def seal_snapshot(self, tenant: str, stream: str, name: str, blob: bytes) -> bytes:
+    async def seal_snapshot(
+        self, tenant: str, stream: str, subject: str | None, name: str, blob: bytes
+    ) -> bytes:
         """Sealed when the stream's subject has a key (it holds sealed fields): a snapshot holds plaintext."""
-        subject = subject_of(stream)
         key = await self.keys.existing(tenant, subject) if subject is not None else None
-        if key is None:
+        if key is None or subject is None:
             return blob
         place = _snapshot_place(tenant, stream, name)
-        return _SNAPSHOT + tenant.encode() + b"\n" + seal_field(key.secret, place, blob.decode()).encode()
+        header = _SNAPSHOT_OF + tenant.encode() + b"\n" + subject.encode() + b"\n"
+        return header + seal_field(key.aead, place, blob.decode()).encode()
 
     async def open_snapshot(self, stream: str, name: str, stored: bytes) -> bytes | None:
         """The snapshot in clear; None when it cannot be opened (shredded, or not ours): refold instead."""
-        if not stored.startswith(_SNAPSHOT):
-            return stored
-        header, _, sealed = stored.removeprefix(_SNAPSHOT).partition(b"\n")
-        tenant, subject = header.decode(), subject_of(stream)
+        if stored.startswith(_SNAPSHOT_OF):
+            tenant, subject, sealed = stored.removeprefix(_SNAPSHOT_OF).split(b"\n", 2)
+            return await self._open_snapshot(tenant.decode(), subject.decode(), stream, name, sealed)
+        if stored.startswith(_SNAPSHOT):
+            tenant, _, sealed = stored.removeprefix(_SNAPSHOT).partition(b"\n")
+            return await self._open_snapshot(tenant.decode(), own_subject(stream), stream, name, sealed)
+        return stored
+
+    async def _open_snapshot(
+        self, tenant: str, subject: str | None, stream: str, name: str, sealed: bytes
+    ) -> bytes | None:
         key = await self.keys.existing(tenant, subject) if subject is not None else None
         if key is None:
             return None
         try:
-            return open_field(key.secret, _snapshot_place(tenant, stream, name), sealed.decode()).encode()
+            return open_field(key.aead, _snapshot_place(tenant, stream, name), sealed.decode()).encode()
         except (FieldTampered, UnicodeDecodeError):  # a cache that does not open is one to rebuild
             return None
 

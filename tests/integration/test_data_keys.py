@@ -1,21 +1,28 @@
-"""Data keys on a real Redis: made once under a race, kept only wrapped, shredded for good, re-wrapped on
-rotation without changing, and dropped from every process's cache when shredded."""
+"""Data keys on a real Redis: made once under a race, kept only sealed under the tenant's wrapping key
+(itself encapsulated with X-Wing), shredded for good (a customer with every conversation it names),
+re-wrapped on rotation without changing, and dropped from every process's cache when shredded."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import functools
+import json
 import os
+import secrets
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
+import msgspec
 import pytest
+from cryptography.exceptions import InvalidTag
 
-from domain.errors import ShreddedSubject
-from infra.crypto.datakeys import DataKeys
+from domain.errors import InvalidTransition, ShreddedSubject
+from infra.crypto.datakeys import DataKeys, WrappedKey
+from infra.crypto.kem import XWING
 from infra.crypto.keyring import Keyring, load_keyring, with_new_master, write_keyring
 from infra.keys import KeySpace
 from infra.redis_conn import RedisConnection
@@ -74,7 +81,7 @@ async def test_a_shredded_subject_gets_no_key_again_and_every_process_forgets_it
     await pubsub.subscribe(space.data_keys_shredded)
     await pubsub.get_message(timeout=1.0)  # the subscription's confirmation
 
-    assert await writer.shred("acme", "c1") is True
+    assert await writer.shred("acme", "c1") == ["c1"]
     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=2.0)
     assert message is not None
     reader.forget_announced(message["data"])
@@ -87,7 +94,7 @@ async def test_a_shredded_subject_gets_no_key_again_and_every_process_forgets_it
     dump = b"".join(v for v in (await standalone.client.hgetall(space.data_keys("acme"))).values())
     assert key.secret not in dump
     assert b"wrapped" not in dump
-    assert await writer.shred("acme", "never-had-one") is False
+    assert await writer.shred("acme", "never-had-one") == []
 
 
 async def test_a_cached_key_expires_for_a_process_that_missed_the_shredding(
@@ -103,7 +110,39 @@ async def test_a_cached_key_expires_for_a_process_that_missed_the_shredding(
     assert await deaf.existing("acme", "c1") is None
 
 
-async def test_rotation_rewraps_every_key_under_the_new_master_and_the_keys_stay_the_same(
+async def test_a_tenant_has_one_wrapping_key_encapsulated_with_x_wing_and_each_data_key_sealed_under_it(
+    standalone: RedisConnection, space: KeySpace, keyring: Keyring
+) -> None:
+    processes = [DataKeys(standalone.client, space, keyring) for _ in range(6)]
+
+    made = await asyncio.gather(*(p.for_subject("acme", f"c{i}") for i, p in enumerate(processes)))
+
+    wrapping = await standalone.client.hgetall(space.wrapping_keys("acme"))
+    current = wrapping.pop(b"current")
+    assert list(wrapping) == [current]  # one, however many processes raced to make it
+    assert b'"algorithm":"X-Wing/HPKE-HKDF-SHA256-AES-256-GCM"' in wrapping[current]
+    records = await standalone.client.hgetall(space.data_keys("acme"))
+    assert len(records) == 6
+    under = b'"wrapping_key":"' + current + b'"'
+    assert all(b'"type":"sealed"' in r and under in r for r in records.values())
+    assert all(k.secret not in r for k in made for r in records.values())
+    fresh = DataKeys(standalone.client, space, keyring)
+    assert [await fresh.existing("acme", f"c{i}") for i in range(6)] == made
+
+
+async def test_a_data_key_record_moved_to_another_subject_does_not_open_there(
+    standalone: RedisConnection, space: KeySpace, keyring: Keyring
+) -> None:
+    keys = DataKeys(standalone.client, space, keyring)
+    await keys.for_subject("acme", "c1")
+    name = space.data_keys("acme")
+    await standalone.client.hset(name, "c2", await standalone.client.hget(name, "c1"))
+
+    with pytest.raises(InvalidTag):
+        await DataKeys(standalone.client, space, keyring).existing("acme", "c2")
+
+
+async def test_rotation_rewraps_the_wrapping_key_under_the_new_master_and_the_keys_stay_the_same(
     standalone: RedisConnection, space: KeySpace, tmp_path: Path
 ) -> None:
     path = tmp_path / "keyring.json"
@@ -118,11 +157,81 @@ async def test_rotation_rewraps_every_key_under_the_new_master_and_the_keys_stay
     count = await rotated.rewrap("acme")
     again = await rotated.rewrap("acme")
 
-    assert (count, again) == (2, 0)
+    assert (count, again) == (1, 0)  # one wrapping key, however many data keys
     fresh = DataKeys(standalone.client, space, after)
     assert [await fresh.existing("acme", f"c{i}") for i in range(3)] == [made[0], made[1], None]
-    stored = await standalone.client.hget(space.data_keys("acme"), "c0")
-    assert b'"kek_version":2' in stored
+    wrapping = await standalone.client.hgetall(space.wrapping_keys("acme"))
+    assert b'"kek_version":2' in wrapping[wrapping[b"current"]]
+
+
+async def test_a_key_encapsulated_directly_before_wrapping_keys_still_opens_and_rotation_moves_it_under_one(
+    standalone: RedisConnection, space: KeySpace, keyring: Keyring
+) -> None:
+    secret = secrets.token_bytes(32)
+    info = json.dumps(["aiwf-data-key-1", "acme", "c1", "dk-old"], separators=(",", ":")).encode()
+    wrapped = XWING.wrap(secret, keyring.kek_seed("acme", keyring.current), info)
+    record = WrappedKey(
+        key_id="dk-old",
+        kek_version=keyring.current,
+        algorithm=XWING.algorithm,
+        wrapped=base64.b64encode(wrapped).decode(),
+        created_at=datetime.now(UTC),
+    )
+    await standalone.client.hset(space.data_keys("acme"), "c1", msgspec.json.encode(record))
+
+    opened = await DataKeys(standalone.client, space, keyring).existing("acme", "c1")
+    moved = await DataKeys(standalone.client, space, keyring).rewrap("acme")
+
+    assert opened is not None
+    assert (opened.key_id, opened.secret) == ("dk-old", secret)
+    assert moved == 1
+    stored = await standalone.client.hget(space.data_keys("acme"), "c1")
+    assert b'"type":"sealed"' in stored
+    assert await DataKeys(standalone.client, space, keyring).existing("acme", "c1") == opened
+
+
+async def test_shredding_a_customer_shreds_every_conversation_enrolled_under_it_and_no_other(
+    standalone: RedisConnection, space: KeySpace, keyring: Keyring
+) -> None:
+    keys = DataKeys(standalone.client, space, keyring)
+    other_process = DataKeys(standalone.client, space, keyring)
+    first = await keys.enroll("acme", "c1", "customer:42")
+    again = await other_process.enroll("acme", "c1", "customer:42")  # a retried start: the same key
+    await keys.enroll("acme", "c2", "customer:42")
+    await keys.enroll("acme", "c3", "customer:7")
+    await keys.for_subject("acme", "c4")
+    await other_process.existing("acme", "c2")  # cached there
+
+    destroyed = await keys.shred("acme", "customer:42")
+
+    assert again == first
+    assert sorted(destroyed) == ["c1", "c2"]
+    assert await keys.group_of("acme", "c3") == "customer:7"
+    assert [await keys.existing("acme", c) is None for c in ("c1", "c2", "c3", "c4")] == [
+        True,
+        True,
+        False,
+        False,
+    ]
+    with pytest.raises(ShreddedSubject, match="subject customer:42 was shredded"):
+        await keys.enroll("acme", "c5", "customer:42")
+    with pytest.raises(InvalidTransition):
+        await keys.enroll("acme", "c4", "customer:7")  # c4 has a key of its own already
+    assert await keys.is_group("acme", "customer:42")
+    assert not await keys.is_group("acme", "c4")
+    assert not await standalone.client.exists(space.subject_members("acme", "customer:42"))
+
+
+async def test_shredding_one_conversation_of_a_customer_leaves_its_other_conversations(
+    standalone: RedisConnection, space: KeySpace, keyring: Keyring
+) -> None:
+    keys = DataKeys(standalone.client, space, keyring)
+    await keys.enroll("acme", "c1", "customer:42")
+    kept = await keys.enroll("acme", "c2", "customer:42")
+
+    assert await keys.shred("acme", "c1") == ["c1"]
+    assert await DataKeys(standalone.client, space, keyring).existing("acme", "c2") == kept
+    assert sorted(await keys.shred("acme", "customer:42")) == ["c2"]
 
 
 async def test_aiwf_keys_rotate_adds_a_master_and_rewraps_what_is_stored(
@@ -148,7 +257,7 @@ async def test_aiwf_keys_rotate_adds_a_master_and_rewraps_what_is_stored(
 
     assert rotated.returncode == 0, rotated.stderr
     assert "master v2" in rotated.stdout
-    assert "acme: 1 data keys re-wrapped" in rotated.stdout
+    assert "acme: 1 keys re-wrapped" in rotated.stdout
     after = load_keyring(tmp_path / "keyring.json", from_environment=None, create=False)
     assert await DataKeys(standalone.client, space, after).existing("acme", "c1") == made
     assert missing.returncode == 2

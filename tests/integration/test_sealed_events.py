@@ -31,7 +31,7 @@ async def test_a_sensitive_message_is_sealed_in_the_log_and_opened_by_the_store(
     raw = stored[1].raw
     assert RIP.encode() not in raw
     assert PREFIX.encode() in raw
-    assert b'"keyid":"dk-' in raw
+    assert b'"keyid":"c1/dk-' in raw  # the subject, then its key
     assert b'"encalg":"AES-256-GCM"' in raw
     assert stored[1].envelope.data.text == f"Mon RIP {RIP}"  # type: ignore[attr-defined]
     assert stored[2].envelope.keyid is None
