@@ -16,7 +16,9 @@ from api.idempotency import body_digest, once
 from api.problems import ProblemError
 from infra.postgres import create_pool, migrate
 
-NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+# The request's own time: records older than their TTL (a day) against the database's clock are expired,
+# so a fixed date would turn these tests into others a day after it was written.
+NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 @pytest.fixture
