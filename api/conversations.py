@@ -28,11 +28,16 @@ from commands.context import CommandContext
 from commands.conversations import close_conversation, send_message, start_conversation
 from commands.conversations import stream_of as conversation_stream
 from domain.ids import derived_id
+from domain.subject_events import CUSTOMER_REFERENCE
 from projections import queries
 from projections.conversations import ConversationRow
 
 VIEWS = "conversation_views"
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
+Customer = Annotated[
+    str | None,
+    QueryParameter(pattern=CUSTOMER_REFERENCE, description="only the conversations about this customer"),
+]
 
 
 class ConversationsController(Controller):
@@ -48,8 +53,15 @@ class ConversationsController(Controller):
     ) -> Response[bytes]:
         async def run(ctx: CommandContext) -> Any:
             cid = derived_id("conversation", ctx.tenant, ctx.idempotency_key) if ctx.idempotency_key else None
+            keys = deps.store.cipher.keys if deps.store.cipher is not None else None
             result = await start_conversation(
-                deps.store, ctx, title=data.title, language=data.language, conversation_id=cid
+                deps.store,
+                ctx,
+                title=data.title,
+                language=data.language,
+                conversation_id=cid,
+                customer_id=data.customer_id,
+                keys=keys,
             )
             return accepted(result, conversation_id=result.stream.removeprefix("conversation-"))
 
@@ -96,22 +108,25 @@ class ConversationsController(Controller):
         deps: NamedDependency[ApiDeps],
         limit: Limit = 50,
         cursor: FromQuery[str | None] = None,
+        customer_id: Customer = None,
     ) -> ConversationList:
         await await_consistency(request, deps, VIEWS)
+        page = queries.Page(limit=limit, after=cursor)
         rows = await or_bad_cursor(
-            queries.list_conversations(deps.pool, tenant_of(request), queries.Page(limit=limit, after=cursor))
+            queries.list_conversations(deps.pool, tenant_of(request), page, customer_id=customer_id)
         )
         next_cursor = queries.conversation_cursor(rows[-1]) if len(rows) == limit else None
-        return ConversationList(items=rows, next_cursor=next_cursor)
+        return ConversationList(items=await reveal.conversations(deps, rows), next_cursor=next_cursor)
 
     @get("/{conversation_id:str}", opt=READ, summary="One conversation")
     async def one(
         self, request: Request[Any, Any, Any], deps: NamedDependency[ApiDeps], conversation_id: FromPath[str]
     ) -> ConversationRow:
         await await_consistency(request, deps, VIEWS)
-        return await _cached(
+        row = await _cached(
             deps, deps.caches.conversations, tenant_of(request), conversation_id, queries.get_conversation
         )
+        return await reveal.conversation(deps, row)
 
     @get("/{conversation_id:str}/messages", opt=READ, summary="A conversation's messages, oldest first")
     async def messages(

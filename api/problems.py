@@ -27,6 +27,7 @@ from domain.errors import (
     InvalidTransition,
     NotConfigured,
     NotFound,
+    PersonalDataInReference,
     ShreddedSubject,
     StreamOfAnotherTenant,
 )
@@ -180,6 +181,18 @@ def on_invalid_input(request: Request[Any, Any, Any], exc: InvalidInput) -> Resp
     return problem_response(request, problem)
 
 
+def on_personal_reference(request: Request[Any, Any, Any], exc: PersonalDataInReference) -> Response[Problem]:
+    """The message names the kind of data found, never the value."""
+    problem = Problem(
+        type=TYPE_BASE + "validation",
+        title="The request is not valid",
+        status=HTTP_422_UNPROCESSABLE_ENTITY,
+        detail=str(exc),
+        errors=(FieldError(field=exc.field, message=str(exc)),),
+    )
+    return problem_response(request, problem)
+
+
 def on_credential_data(request: Request[Any, Any, Any], exc: CredentialDataInvalid) -> Response[Problem]:
     problem = Problem(
         type=TYPE_BASE + "validation",
@@ -235,6 +248,7 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     DuplicateEventId: on_conflict,
     BadToken: on_bad_token,
     InvalidInput: on_invalid_input,
+    PersonalDataInReference: on_personal_reference,
     CredentialDataInvalid: on_credential_data,
     NotConfigured: on_not_configured,
     ShreddedSubject: on_shredded,

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import msgspec
 
 from domain.conversation import MAX_MESSAGE_CHARS
+from domain.subject_events import CUSTOMER_REFERENCE
 from projections.agent_state import AgentStateDoc
 from projections.conversations import ConversationRow, MessageRow
 from projections.queries import ArchivedEvent, WorkflowSummary
@@ -16,11 +17,21 @@ Title = Annotated[str, msgspec.Meta(max_length=200)]
 Language = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}(-[A-Za-z]{2,4})?$")]
 MessageText = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_MESSAGE_CHARS)]
 Reason = Annotated[str, msgspec.Meta(max_length=2000)]
+CustomerReference = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=CUSTOMER_REFERENCE,
+        description="Your own opaque reference of the customer the conversation is about (a CRM or "
+        "account id, never a name, phone or e-mail): DELETE /v1/subjects/customer:<it> shreds every "
+        "conversation about that customer",
+    ),
+]
 
 
 class StartConversationBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     title: Title | None = None
     language: Language | None = None
+    customer_id: CustomerReference | None = None
 
 
 class SendMessageBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -1,5 +1,6 @@
-"""/v1/subjects/{id}: crypto-shredding. The subject's data keys are destroyed; its events stay and still
-verify, and everything sealed under them reads `[shredded]` from then on (docs/adr/0023)."""
+"""/v1/subjects/{id}: crypto-shredding. The subject's data keys are destroyed (a customer's: those of
+every conversation started for it); its events stay and still verify, and everything sealed under them
+reads `[shredded]` from then on (docs/adr/0023, 0025)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ class SubjectsController(Controller):
         "/{subject_id:str}",
         opt=ADMIN,
         status_code=202,
-        summary="Shred a subject (a conversation): destroy its data keys; its sealed fields read [shredded]",
+        summary="Shred a subject — a conversation, or `customer:<reference>` and every conversation about "
+        "that customer: destroy their data keys; their sealed fields read [shredded]",
     )
     async def shred(
         self,

@@ -9,6 +9,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from api import reveal
 from api.auth import CHAT, READ
 from api.commanding import accepted, run_command
 from api.deps import ApiDeps, await_consistency, found, or_bad_cursor, tenant_of
@@ -54,7 +55,7 @@ class WorkflowsController(Controller):
         self, request: Request[Any, Any, Any], deps: NamedDependency[ApiDeps], workflow_id: FromPath[str]
     ) -> WorkflowDoc:
         await await_consistency(request, deps, VIEWS)
-        return found(await queries.get_workflow(deps.pool, tenant_of(request), workflow_id), "workflow")
+        return await opened(deps, tenant_of(request), workflow_id)
 
     @get(
         "/{workflow_id:str}/revisions/{revision:int}",
@@ -69,7 +70,7 @@ class WorkflowsController(Controller):
         revision: FromPath[int],
     ) -> Revision:
         await await_consistency(request, deps, VIEWS)
-        doc = found(await queries.get_workflow(deps.pool, tenant_of(request), workflow_id), "workflow")
+        doc = await opened(deps, tenant_of(request), workflow_id)
         wanted = next((r for r in doc.revisions if r.revision == revision), None)
         if wanted is None:
             raise ProblemError(
@@ -129,6 +130,12 @@ class WorkflowsController(Controller):
         return await run_command(
             request, deps, lambda ctx: retire(deps, workflow_id, data or RetireBody(), ctx)
         )
+
+
+async def opened(deps: ApiDeps, tenant: str, workflow_id: str) -> WorkflowDoc:
+    """The tenant's workflow from its read model, its sealed fields opened from the log."""
+    doc = found(await queries.get_workflow(deps.pool, tenant, workflow_id), "workflow")
+    return await reveal.workflow(deps, doc)
 
 
 def _choices(chosen: dict[str, str]) -> tuple[CredentialChoice, ...]:

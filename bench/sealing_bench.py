@@ -120,7 +120,7 @@ async def main(conversations: int, per: int) -> None:
         ),
     ]
     print(render(rows))
-    print(f"(best of 3 runs each; Redis at {conn.url or 'REDIS_URL'}; one X-Wing key wrap per conversation)")
+    print(f"(best of 3 runs each; Redis at {conn.url or 'REDIS_URL'}; one data key per conversation)")
 
 
 if __name__ == "__main__":

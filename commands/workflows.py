@@ -1,5 +1,6 @@
 """Workflow commands: a person approves, rejects, redeploys or retires; the deployer records what n8n
-answered."""
+answered. A person's reason is classified for privacy before it is stored, as a message is: it may
+quote what the workflow handles, and the designer sends a rejection's reason to a model."""
 
 from __future__ import annotations
 
@@ -19,13 +20,14 @@ from domain.workflow import (
     WorkflowCommand,
 )
 from domain.workflow_events import CredentialChoice
+from inference.privacy import sensitivity_of
 
 WORKFLOWS = Decider(
     decide=workflow.decide,
     fold=workflow.fold,
     initial=workflow.INITIAL,
     state_type=workflow.WorkflowState,
-    schema="workflow.3",
+    schema="workflow.4",
 )
 stream_of = workflow.stream_of
 
@@ -52,7 +54,13 @@ async def approve_workflow(
 async def reject_workflow(
     store: EventStore, ctx: CommandContext, workflow_id: str, revision: int | None, reason: str
 ) -> CommandResult:
-    command = RejectWorkflow(rejected_by=ctx.actor, reason=reason, revision=revision, rejected_at=ctx.now)
+    command = RejectWorkflow(
+        rejected_by=ctx.actor,
+        reason=reason,
+        sensitivity=sensitivity_of(reason),
+        revision=revision,
+        rejected_at=ctx.now,
+    )
     return await run(store, ctx, workflow_id, command)
 
 
@@ -76,7 +84,9 @@ async def request_deployment(
 async def retire_workflow(
     store: EventStore, ctx: CommandContext, workflow_id: str, reason: str
 ) -> CommandResult:
-    command = RetireWorkflow(retired_by=ctx.actor, reason=reason, retired_at=ctx.now)
+    command = RetireWorkflow(
+        retired_by=ctx.actor, reason=reason, sensitivity=sensitivity_of(reason), retired_at=ctx.now
+    )
     return await run(store, ctx, workflow_id, command)
 
 

@@ -37,6 +37,8 @@ class StartConversation(msgspec.Struct, frozen=True, kw_only=True):
     started_by: NonEmptyStr
     title: str | None = None
     language: str | None = None
+    customer_id: str | None = None
+    sensitivity: Sensitivity = Sensitivity.PUBLIC  # of the title
     started_at: UtcDatetime
 
 
@@ -50,6 +52,7 @@ class SendMessage(msgspec.Struct, frozen=True, kw_only=True):
 
 class CloseConversation(msgspec.Struct, frozen=True, kw_only=True):
     reason: str = ""
+    sensitivity: Sensitivity = Sensitivity.PUBLIC  # of the reason
     closed_at: UtcDatetime
 
 
@@ -93,7 +96,11 @@ def decide(command: ConversationCommand, state: Conversation) -> list[DomainEven
         case SendMessage(), Closed():
             raise InvalidTransition("the conversation is closed")
         case CloseConversation(), Open():
-            return [ConversationClosed(reason=command.reason, closed_at=command.closed_at)]
+            return [
+                ConversationClosed(
+                    reason=command.reason, sensitivity=command.sensitivity, closed_at=command.closed_at
+                )
+            ]
         case CloseConversation(), Closed():
             return []  # closing twice changes nothing
     raise InvalidTransition(f"{type(command).__name__} does not apply to {type(state).__name__}")
@@ -136,6 +143,8 @@ def _started(command: StartConversation) -> ConversationStarted:
         started_by=command.started_by,
         title=command.title,
         language=command.language,
+        customer_id=command.customer_id,
+        sensitivity=command.sensitivity,
         started_at=command.started_at,
     )
 

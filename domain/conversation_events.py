@@ -22,6 +22,10 @@ class ConversationStarted(DomainEvent, frozen=True, kw_only=True):
     started_by: NonEmptyStr
     title: str | None = None
     language: str | None = None
+    # The tenant's own reference of the customer it is about (an opaque id, never personal data): the
+    # conversation's sealed fields are then shredded with that customer (docs/adr/0025).
+    customer_id: str | None = None
+    sensitivity: Sensitivity = Sensitivity.PUBLIC  # of the title: above public, it is sealed
     started_at: UtcDatetime
 
 
@@ -56,6 +60,8 @@ class IntentClassified(DomainEvent, frozen=True, kw_only=True):
     summary: str
     inference_id: str | None = None
     language: str | None = None  # the user's: fr, ar, darija, en (replies are written in it)
+    # What the orchestrator read (the turn and those before it): above public, the summary is sealed.
+    sensitivity: Sensitivity = Sensitivity.PUBLIC
     classified_at: UtcDatetime
 
 
@@ -65,6 +71,7 @@ class AgentDelegated(DomainEvent, frozen=True, kw_only=True):
     agent: AgentRole
     task: NonEmptyStr
     message_id: NonEmptyStr
+    sensitivity: Sensitivity = Sensitivity.PUBLIC  # what the orchestrator read: above public, it is sealed
     delegated_at: UtcDatetime
 
 
@@ -138,12 +145,15 @@ class AssistantReplied(DomainEvent, frozen=True, kw_only=True):
     # refusal: privacy kept the request from any allowed model; failure: the agents could not do it;
     # deployment: what n8n answered when the approved workflow was deployed (in_reply_to is None)
     kind: Literal["answer", "question", "workflow", "refusal", "failure", "deployment"] = "answer"
+    # What the reply was drawn from (the turn's, the draft's): above public, the text is sealed.
+    sensitivity: Sensitivity = Sensitivity.PUBLIC
     replied_at: UtcDatetime
 
 
 class ConversationClosed(DomainEvent, frozen=True, kw_only=True):
     event_type: ClassVar[str] = "aiwf.conversation.closed.v1"
     reason: str = ""
+    sensitivity: Sensitivity = Sensitivity.PUBLIC  # of the reason: above public, it is sealed
     closed_at: UtcDatetime
 
 

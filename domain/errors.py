@@ -78,6 +78,17 @@ class InvalidInput(DomainError):
         self.fields = fields
 
 
+class PersonalDataInReference(DomainError):
+    """A reference that stays readable in the log (a customer's) looks like personal data itself."""
+
+    def __init__(self, field: str, sensitivity: str) -> None:
+        super().__init__(
+            f"{field} looks like personal data ({sensitivity}): use your own opaque reference of the "
+            "customer (a CRM or account id); it stays readable in the log after the customer is shredded"
+        )
+        self.field = field
+
+
 class CredentialDataInvalid(DomainError):
     """Credential data n8n's schema for its type refuses; each problem names a field, never a value."""
 

@@ -15,7 +15,7 @@ import msgspec
 
 from domain.envelope import DomainEvent
 from domain.errors import InvalidTransition, NotFound
-from domain.types import NonEmptyStr, UtcDatetime
+from domain.types import NonEmptyStr, Sensitivity, UtcDatetime
 from domain.workflow_events import (
     CredentialChoice,
     MissingCredential,
@@ -45,6 +45,7 @@ class ApproveWorkflow(msgspec.Struct, frozen=True, kw_only=True):
 class RejectWorkflow(msgspec.Struct, frozen=True, kw_only=True):
     rejected_by: NonEmptyStr
     reason: str = ""
+    sensitivity: Sensitivity = Sensitivity.PUBLIC  # of the reason, as the privacy classifier read it
     revision: int | None = None
     rejected_at: UtcDatetime
 
@@ -68,6 +69,7 @@ class RecordDeployment(msgspec.Struct, frozen=True, kw_only=True):
 class RetireWorkflow(msgspec.Struct, frozen=True, kw_only=True):
     retired_by: NonEmptyStr
     reason: str = ""
+    sensitivity: Sensitivity = Sensitivity.PUBLIC  # of the reason
     retired_at: UtcDatetime
 
 
@@ -104,6 +106,8 @@ class WorkflowBase(msgspec.Struct, frozen=True, kw_only=True):
     conversation_id: str
     revision: int
     definition: str  # the current revision's n8n JSON
+    name: str = "workflow"  # the current revision's (public by rule)
+    sensitivity: Sensitivity = Sensitivity.PUBLIC  # the current revision's: what it derives from
     drafted_by: tuple[str, ...] = ()  # per revision, the designer decision it came from ("" if none)
     choices: tuple[CredentialChoice, ...] = ()  # from the current revision's approval
     in_n8n: N8nCopy | None = None  # None until n8n holds a copy
@@ -201,7 +205,10 @@ def decide(command: WorkflowCommand, state: WorkflowState) -> list[DomainEvent]:
                 return []
             return [
                 WorkflowRetired(
-                    reason=command.reason, retired_by=command.retired_by, retired_at=command.retired_at
+                    reason=command.reason,
+                    retired_by=command.retired_by,
+                    sensitivity=command.sensitivity,
+                    retired_at=command.retired_at,
                 )
             ]
         case RecordDeactivation():
@@ -238,6 +245,7 @@ def _review(command: ApproveWorkflow | RejectWorkflow, state: Workflow) -> list[
                 revision=state.revision,
                 rejected_by=command.rejected_by,
                 reason=command.reason,
+                sensitivity=command.sensitivity,
                 rejected_at=command.rejected_at,
             )
             return [rejected]
@@ -275,6 +283,8 @@ def evolve(state: WorkflowState, event: DomainEvent) -> WorkflowState:
             conversation_id=event.conversation_id,
             revision=event.revision,
             definition=event.definition,
+            name=event.name,
+            sensitivity=event.sensitivity,
             drafted_by=(
                 *(before.drafted_by if before else ()),
                 event.inference_ids[-1] if event.inference_ids else "",

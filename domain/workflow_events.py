@@ -2,6 +2,11 @@
 
 The n8n document is kept as the exact JSON text the designer produced: it is an external format with
 floating-point fields (`typeVersion: 2.1`), and keeping its bytes keeps the hash chain language-neutral.
+
+What derives from the conversation's data carries its `sensitivity`; above public it is sealed
+(domain/sealed_fields.py): the n8n JSON, what the validator and n8n said of it, a person's reasons. The
+workflow's and its nodes' names are public by rule (the designer refuses a draft whose names are not),
+so a draft's outline (`nodes`) tells the SBOM and external consumers its nodes without a key.
 """
 
 from __future__ import annotations
@@ -11,7 +16,19 @@ from typing import ClassVar, Literal
 import msgspec
 
 from domain.envelope import DomainEvent
-from domain.types import NonEmptyStr, Sha256Hex, UtcDatetime
+from domain.types import NonEmptyStr, Sensitivity, Sha256Hex, UtcDatetime
+
+
+class DraftedNode(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One node of a draft as anyone may read it, without its parameters: events carry no floats, so its
+    typeVersion is the JSON text it was written as ("2.1")."""
+
+    # Plain strings: the outline says what the model wrote, valid or not (the validator judges it).
+    name: str
+    node_type: str  # e.g. n8n-nodes-base.slack
+    type_version: str  # "unknown" when the draft gave none
+    disabled: bool = False
+    credential_types: tuple[str, ...] = ()  # what n8n will ask a credential of, sorted
 
 
 class WorkflowDrafted(DomainEvent, frozen=True, kw_only=True):
@@ -21,10 +38,14 @@ class WorkflowDrafted(DomainEvent, frozen=True, kw_only=True):
     revision: int
     name: NonEmptyStr
     definition: NonEmptyStr  # n8n workflow JSON: name, nodes, connections, settings
+    # Of `definition` as it reads in this envelope: sealed in the log, opened for its tenant.
     definition_sha256: Sha256Hex
     # The model decisions it came from (classifications and findings of the turns it was designed from,
     # the designer's own last); events drafted before the others were listed name only the designer's.
     inference_ids: tuple[str, ...] = ()
+    # What the design read and what the definition says, whichever is higher: above public, it is sealed.
+    sensitivity: Sensitivity = Sensitivity.PUBLIC
+    nodes: tuple[DraftedNode, ...] = ()  # its public outline; empty in drafts older than it
     drafted_at: UtcDatetime
 
 
@@ -41,6 +62,7 @@ class WorkflowValidated(DomainEvent, frozen=True, kw_only=True):
     checks: tuple[str, ...]
     n8n_version: str
     warnings: tuple[ValidationProblem, ...] = ()
+    sensitivity: Sensitivity = Sensitivity.PUBLIC  # the draft's: above public, the messages are sealed
     validated_at: UtcDatetime
 
 
@@ -48,6 +70,7 @@ class WorkflowValidationFailed(DomainEvent, frozen=True, kw_only=True):
     event_type: ClassVar[str] = "aiwf.workflow.validation_failed.v1"
     revision: int
     problems: tuple[ValidationProblem, ...]
+    sensitivity: Sensitivity = Sensitivity.PUBLIC  # the draft's: above public, the messages are sealed
     failed_at: UtcDatetime
 
 
@@ -73,6 +96,7 @@ class WorkflowRejected(DomainEvent, frozen=True, kw_only=True):
     revision: int
     rejected_by: NonEmptyStr
     reason: str
+    sensitivity: Sensitivity = Sensitivity.PUBLIC  # of the reason: above public, it is sealed
     rejected_at: UtcDatetime
 
 
@@ -138,6 +162,8 @@ class WorkflowDeploymentFailed(DomainEvent, frozen=True, kw_only=True):
     message: str  # n8n's own message (its stack trace dropped), or ours when we refused first
     retryable: bool  # the same request may succeed later (n8n down, 5xx, 429)
     n8n_workflow_id: str | None = None
+    # The deployed draft's: n8n may echo parameter values in its message, sealed above public.
+    sensitivity: Sensitivity = Sensitivity.PUBLIC
     failed_at: UtcDatetime
 
 
@@ -145,6 +171,7 @@ class WorkflowRetired(DomainEvent, frozen=True, kw_only=True):
     event_type: ClassVar[str] = "aiwf.workflow.retired.v1"
     reason: str
     retired_by: NonEmptyStr
+    sensitivity: Sensitivity = Sensitivity.PUBLIC  # of the reason: above public, it is sealed
     retired_at: UtcDatetime
 
 

@@ -28,6 +28,7 @@ class ConversationRow(msgspec.Struct, frozen=True, kw_only=True):
     message_count: int
     last_version: int
     last_position: str
+    customer_id: str | None = None  # the tenant's reference of the customer it is about
 
 
 class MessageRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -62,6 +63,7 @@ def evolve_conversation(row: ConversationRow | None, event: ProjectedEvent) -> C
             message_count=0,
             last_version=0,
             last_position=event.log_id,
+            customer_id=data.customer_id,
         )
     if row is None:
         return None  # an event before the start: nothing to show yet
@@ -86,7 +88,14 @@ def message_rows(event: ProjectedEvent) -> list[MessageRow]:
         ]
     if isinstance(data, AssistantReplied):
         return [
-            _message(event, data.message_id, "assistant", data.text, sensitivity="public", at=data.replied_at)
+            _message(
+                event,
+                data.message_id,
+                "assistant",
+                data.text,
+                sensitivity=data.sensitivity.value,
+                at=data.replied_at,
+            )
         ]
     return []
 

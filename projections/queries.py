@@ -51,17 +51,21 @@ async def get_conversation(conn: Source, tenant: str, conversation_id: str) -> C
     return ConversationRow(**dict(row)) if row else None
 
 
-async def list_conversations(conn: Source, tenant: str, page: Page) -> list[ConversationRow]:
-    """Newest first; the cursor is `<started_at iso>|<conversation_id>`."""
+async def list_conversations(
+    conn: Source, tenant: str, page: Page, customer_id: str | None = None
+) -> list[ConversationRow]:
+    """Newest first (of one customer's, when named); the cursor is `<started_at iso>|<conversation_id>`."""
     started, cid = _split_cursor(page.after)
     rows = await conn.fetch(
         "SELECT * FROM conversations WHERE tenant = $1 "
         "AND ($2::timestamptz IS NULL OR (started_at, conversation_id) < ($2, $3)) "
+        "AND ($5::text IS NULL OR customer_id = $5) "
         "ORDER BY started_at DESC, conversation_id DESC LIMIT $4",
         tenant,
         datetime.fromisoformat(started) if started else None,
         cid,
         page.limit,
+        customer_id,
     )
     return [ConversationRow(**dict(row)) for row in rows]
 

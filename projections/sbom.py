@@ -29,7 +29,8 @@ from cyclonedx.output.json import JsonV1Dot6
 from packageurl import PackageURL
 
 from domain.n8n.catalog import NodeCatalog
-from domain.n8n.credentials import credential_needs
+from domain.n8n.outline import outline
+from domain.workflow_events import DraftedNode
 from projections import sbom_parts
 from projections.sbom_inputs import (
     AnySource,
@@ -146,14 +147,17 @@ def _n8n_version(record: RevisionRecord, catalog: NodeCatalog) -> str:
     return catalog.n8n_version
 
 
+def nodes_of(record: RevisionRecord, catalog: NodeCatalog) -> tuple[DraftedNode, ...]:
+    """The revision's nodes: from its n8n JSON, or, sealed, from the outline its draft recorded (the
+    same entries: domain/n8n/outline.py); no key is needed to list them."""
+    draft = record.draft
+    return draft.nodes if draft.sealed else outline(json.loads(draft.definition), catalog)
+
+
 def _node_components(record: RevisionRecord, n8n_version: str, catalog: NodeCatalog) -> list[Component]:
-    document = json.loads(record.draft.definition)
-    needs: dict[str, set[str]] = {}
-    for need in credential_needs(document, catalog):
-        needs.setdefault(need.node, set()).add(need.credential_type)
     components = []
-    for node in sbom_parts.nodes_of(document):
-        package, _, short = node.type.rpartition(".")
+    for node in nodes_of(record, catalog):
+        package, _, short = node.node_type.rpartition(".")
         # The catalogue knows its package's version for the n8n it was read from, not for others.
         version = (
             catalog.package_version
@@ -164,20 +168,20 @@ def _node_components(record: RevisionRecord, n8n_version: str, catalog: NodeCata
             prop("n8n:node-name", node.name),
             prop("n8n:type-version", node.type_version),
             prop("n8n:version", n8n_version),
-            *(prop("n8n:credential-type", t) for t in sorted(needs.get(node.name, ()))),
+            *(prop("n8n:credential-type", t) for t in node.credential_types),
         ]
         if node.disabled:
             properties.append(prop("n8n:disabled", "true"))
-        if catalog.get(node.type) is None:
+        if catalog.get(node.node_type) is None:
             properties.append(prop("n8n:catalogued", "false"))
         components.append(
             Component(
                 type=ComponentType.LIBRARY,
-                name=node.type,
+                name=node.node_type,
                 group=package or None,
                 version=version,
                 bom_ref=f"node:{node.name}",
-                description=f"n8n node {node.name!r} ({short or node.type})",
+                description=f"n8n node {node.name!r} ({short or node.node_type})",
                 purl=_purl(package, version) if package else None,
                 properties=properties,
             )

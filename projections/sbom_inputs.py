@@ -6,12 +6,16 @@ Two read models feed the `sboms` table (projections/sbom_model.py):
 - `sbom_workflows`: per workflow, per revision, everything the workflow's own stream says about it (the
   draft, the validator's verdict, the person's decision, each deployment attempt and what n8n answered),
   kept per revision, so a later revision never overwrites what an earlier one's SBOM says.
+
+An SBOM is built without keys, from what anyone may read: a sealed n8n JSON is told by the draft's
+public outline, and a sealed field it would quote (a person's reason) reads `[sealed]`, never its
+ciphertext, whichever the store wrote.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import msgspec
 
@@ -22,7 +26,10 @@ from domain.conversation_events import (
     IntentClassified,
     UserMessageReceived,
 )
+from domain.n8n.outline import type_version
+from domain.sealed_fields import sealed_paths
 from domain.workflow_events import (
+    DraftedNode,
     WorkflowApproved,
     WorkflowDeactivated,
     WorkflowDeployed,
@@ -36,6 +43,8 @@ from domain.workflow_events import (
     WorkflowValidationFailed,
 )
 from projections.events import ProjectedEvent, aggregate_id
+
+SEALED: Final = "[sealed]"  # a sealed field, where an SBOM would quote it
 
 # --- conversation side: the sources an SBOM cites ----------------------------------------------------
 
@@ -208,9 +217,11 @@ class Cited(msgspec.Struct, frozen=True, kw_only=True):
 
 class Draft(Cited, frozen=True, kw_only=True):
     name: str
-    definition: str
+    definition: str  # as stored: sealed when `sealed`
     definition_sha256: str
     inference_ids: tuple[str, ...] = ()
+    nodes: tuple[DraftedNode, ...] = ()  # the draft's public outline (empty in drafts older than it)
+    sealed: bool = False  # its definition is sealed: its nodes are read from the outline
 
 
 class Verdict(Cited, frozen=True, kw_only=True):
@@ -253,6 +264,7 @@ class Revised(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     added: tuple[str, ...] = ()  # node names
     removed: tuple[str, ...] = ()
     changed: tuple[str, ...] = ()  # same name, another type, typeVersion or parameters
+    parameters_sealed: bool = False  # either revision's definition is sealed: parameters not compared
 
 
 class RevisionRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -315,12 +327,14 @@ def _drafted(subject: SbomSubject | None, data: WorkflowDrafted, event: Projecte
         definition=data.definition,
         definition_sha256=data.definition_sha256,
         inference_ids=data.inference_ids,
+        nodes=data.nodes,
+        sealed="definition" in sealed_paths(data),
     )
     before = subject.revision(data.revision - 1) if subject is not None else None
     record = RevisionRecord(
         revision=data.revision,
         draft=draft,
-        revised=_revised(before, data.definition) if before is not None else None,
+        revised=_revised(before, draft) if before is not None else None,
         last_version=envelope.version,
         updated_at=envelope.time,
     )
@@ -335,8 +349,9 @@ def _drafted(subject: SbomSubject | None, data: WorkflowDrafted, event: Projecte
     return msgspec.structs.replace(subject, revisions=(*kept, record), last_version=envelope.version)
 
 
-def _revised(before: RevisionRecord, definition: str) -> Revised:
-    old, new = _nodes_by_name(before.draft.definition), _nodes_by_name(definition)
+def _revised(before: RevisionRecord, draft: Draft) -> Revised:
+    sealed = before.draft.sealed or draft.sealed
+    old, new = _nodes_of(before.draft, outline=sealed), _nodes_of(draft, outline=sealed)
     decision = before.decision
     return Revised(
         revision=before.revision,
@@ -346,7 +361,19 @@ def _revised(before: RevisionRecord, definition: str) -> Revised:
         added=tuple(sorted(new.keys() - old.keys())),
         removed=tuple(sorted(old.keys() - new.keys())),
         changed=tuple(sorted(n for n in new.keys() & old.keys() if new[n] != old[n])),
+        parameters_sealed=sealed,
     )
+
+
+def _nodes_of(draft: Draft, *, outline: bool) -> dict[str, Any]:
+    """Each node by its name, as what makes it that node; as its outline tells it (type, typeVersion)
+    when either side of the comparison is sealed."""
+    if draft.sealed:
+        return {n.name: (n.node_type, n.type_version) for n in draft.nodes}
+    nodes = _nodes_by_name(draft.definition)
+    if outline:
+        return {name: (kind, type_version(version)) for name, (kind, version, _) in nodes.items()}
+    return nodes
 
 
 def status_of(record: RevisionRecord) -> str:
@@ -407,8 +434,9 @@ def _changed(record: RevisionRecord, data: Any, cited: Cited) -> RevisionRecord:
             decision = Decision(event_id=cited.event_id, at=cited.at, approved=True, by=data.approved_by)
             return replace(record, decision=decision)
         case WorkflowRejected():
+            reason = SEALED if "reason" in sealed_paths(data) else data.reason
             decision = Decision(
-                event_id=cited.event_id, at=cited.at, approved=False, by=data.rejected_by, reason=data.reason
+                event_id=cited.event_id, at=cited.at, approved=False, by=data.rejected_by, reason=reason
             )
             return replace(record, decision=decision)
         case WorkflowDeploymentRequested():

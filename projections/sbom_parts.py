@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -145,35 +144,6 @@ def _grouped(calls: Iterable[InferenceSource], key: Any) -> dict[str, list[Infer
     return groups
 
 
-# --- nodes ------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class NodeEntry:
-    name: str
-    type: str
-    type_version: str
-    disabled: bool
-
-
-def nodes_of(document: Any) -> list[NodeEntry]:
-    """The nodes of an n8n JSON that have a name and a type, in document order."""
-    entries = document.get("nodes", []) if isinstance(document, dict) else []
-    nodes = []
-    for node in entries if isinstance(entries, list) else []:
-        if isinstance(node, dict) and isinstance(node.get("name"), str) and isinstance(node.get("type"), str):
-            version = node.get("typeVersion")
-            nodes.append(
-                NodeEntry(
-                    name=node["name"],
-                    type=node["type"],
-                    type_version=json.dumps(version) if version is not None else "unknown",
-                    disabled=node.get("disabled") is True,
-                )
-            )
-    return nodes
-
-
 # --- the workflow component ------------------------------------------------------------------------
 
 
@@ -245,8 +215,9 @@ def revision_note(record: RevisionRecord) -> str | None:
         )
         if names
     ]
+    sealed = " (their parameters are sealed and were not compared)" if revised.parameters_sealed else ""
     return (
-        f"Revision {record.revision} follows revision {revised.revision} ({why}). Nodes: "
+        f"Revision {record.revision} follows revision {revised.revision} ({why}). Nodes{sealed}: "
         + ("; ".join(changes) if changes else "the same nodes")
         + "."
     )

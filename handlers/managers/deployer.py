@@ -275,7 +275,11 @@ class Deployment:
             )
 
     async def _deploy(self) -> Outcome:
-        document = without_credentials(msgspec.json.decode(self.state.definition))
+        read = _document(self.state.definition)
+        if read is None:  # its conversation was shredded since the approval: nothing left to deploy
+            why = "the workflow's definition can no longer be read"
+            return _failed(self.state, self.deps, status=None, message=why, retryable=False)
+        document = without_credentials(read)
         catalog = self.deps.catalog
         needs = credential_needs(document, catalog)
         connected = await list_credentials(self.deps.store, self.cause.tenant)
@@ -376,6 +380,15 @@ class Deployment:
         )
 
 
+def _document(definition: str) -> dict[str, Any] | None:
+    """The n8n JSON, as the store opened it (`[shredded]` is no JSON)."""
+    try:
+        document = msgspec.json.decode(definition)
+    except msgspec.DecodeError:
+        return None
+    return document if isinstance(document, dict) else None
+
+
 def without_credentials(document: dict[str, Any]) -> dict[str, Any]:
     """The designer's document with no credential link of its own: only the tenant's connected
     credentials are ever linked, never an id a model wrote."""
@@ -403,6 +416,7 @@ def _failed(
         message=message or "n8n gave no reason",
         retryable=retryable,
         n8n_workflow_id=n8n_id,
+        sensitivity=state.sensitivity,  # n8n's message may quote the draft's parameters
         failed_at=deps.clock(),
     )
 
@@ -418,12 +432,13 @@ def _outcome_time(outcome: Outcome) -> datetime:
 
 
 async def _tell(deps: ManagerDeps, cause: Envelope, workflow: WorkflowBase, outcome: Outcome) -> None:
-    """The outcome, in the conversation the workflow came from, in the user's language."""
+    """The outcome, in the conversation the workflow came from, in the user's language, as sensitive as
+    the draft it tells of (n8n's message may quote it)."""
     stream = conversation_stream(workflow.conversation_id)
     process = (await load_process(deps, stream)).state
     turn = next((t for t in reversed(process.turns) if t.workflow_id == workflow.workflow_id), None)
     language = turn.language if turn else None
-    name = str(msgspec.json.decode(workflow.definition).get("name", "workflow"))
+    name = workflow.name
     match outcome:
         case WorkflowDeployed():
             n8n = outcome.n8n_version or "?"
@@ -448,6 +463,7 @@ async def _tell(deps: ManagerDeps, cause: Envelope, workflow: WorkflowBase, outc
         None,
         (text, "deployment"),
         at,
+        sensitivity=workflow.sensitivity,
         workflow=(workflow.workflow_id, outcome.revision),
     )
     await append(deps, cause.tenant, stream, [event])

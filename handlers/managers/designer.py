@@ -5,6 +5,8 @@ person's rejection (with its reason), the same for the workflow's next revision.
 
 Every draft is a revision of the conversation's one workflow (`WorkflowDrafted` and its verdict,
 appended together), so the log shows what was refused and why; a later turn drafts the next revision.
+A design reads the turns and, after a rejection, the person's reason: both count in what it derives from
+(the model it may go to, and how sealed the draft and its reply are, handlers/managers/drafts.py).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from domain.workflow_events import (
     WorkflowValidationFailed,
 )
 from handlers.managers import replies
+from handlers.managers.drafts import Draft, examine
 from handlers.managers.steps import (
     ManagerDeps,
     ReplyKind,
@@ -42,6 +45,7 @@ from handlers.managers.steps import (
     decide_with_retry,
     load_process,
     new_event,
+    opened,
     reply_event,
     step_id,
     unanswered,
@@ -87,7 +91,7 @@ async def on_finding(deps: ManagerDeps, cause: Envelope) -> None:
 
 async def on_rejected(deps: ManagerDeps, cause: Envelope) -> None:
     """The next revision, from the conversation the workflow came from and the person's reason."""
-    rejection = cause.data
+    rejection = (await opened(deps, cause)).data
     assert isinstance(rejection, WorkflowRejected)
     workflow = (await load(deps.store, WORKFLOWS, cause.stream)).state
     if not isinstance(workflow, Workflow) or workflow.revision != rejection.revision:
@@ -100,7 +104,16 @@ async def on_rejected(deps: ManagerDeps, cause: Envelope) -> None:
     feedback = f"The person rejected revision {rejection.revision}" + (
         f": {rejection.reason}" if rejection.reason.strip() else " without saying why"
     )
-    design = TurnDesign(deps, cause, state, turn, key=cause.id, stream=stream, feedback=feedback)
+    design = TurnDesign(
+        deps,
+        cause,
+        state,
+        turn,
+        key=cause.id,
+        stream=stream,
+        feedback=feedback,
+        feedback_sensitivity=rejection.sensitivity,
+    )
     await design.run()
 
 
@@ -116,6 +129,7 @@ class TurnDesign:
     key: str
     stream: str
     feedback: str | None = None
+    feedback_sensitivity: Sensitivity = Sensitivity.PUBLIC  # of the person's reason in `feedback`
 
     @property
     def workflow_id(self) -> str:
@@ -129,6 +143,12 @@ class TurnDesign:
         """What the design reads: the turns before this one, then this one."""
         return (*self.state.earlier_turns(self.turn.message_id), self.turn)
 
+    @property
+    def derived_from(self) -> Sensitivity:
+        """The class of all it reads: the turns, and a person's reason when it answers a rejection."""
+        levels = (*(t.sensitivity for t in self.turns), self.feedback_sensitivity)
+        return max(levels, key=lambda s: s.rank)
+
     async def run(self) -> None:
         problems: tuple[Problem, ...] = ()
         for round_ in range(MAX_REPAIRS + 1):
@@ -138,18 +158,20 @@ class TurnDesign:
             if decision.outcome != "ok":
                 await self._reply_without_workflow(decision)
                 return
-            report = validate(decision.output, self.deps.catalog)
-            revision = await self._record_draft(decision, report, round_)
+            draft = examine(decision.output, self.derived_from, self.deps.catalog)
+            report = draft.checked(validate(decision.output, self.deps.catalog))
+            revision = await self._record_draft(decision, report, draft, round_)
+            workflow = (self.workflow_id, revision)
             if report.valid:
                 n8n = self.deps.catalog.n8n_version
                 text = replies.workflow_ready(self.turn.language, decision.output, revision, n8n)
-                await self._reply((text, "workflow"), decision, (self.workflow_id, revision))
+                await self._reply((text, "workflow"), decision, workflow, draft.sensitivity)
                 if self.deps.auto_approve:
                     await self._approve(revision, decision)
                 return
             problems = tuple(p for p in report.problems if p.severity == "error")
         text = replies.workflow_invalid(self.turn.language, decision.output, revision, report, MAX_REPAIRS)
-        await self._reply((text, "failure"), decision, (self.workflow_id, revision))
+        await self._reply((text, "failure"), decision, workflow, draft.sensitivity)
 
     def _caller(self, problems: tuple[Problem, ...], round_: int) -> Callable[[str], GatewayCall]:
         return lambda attempt: self._call(problems, round_, attempt)
@@ -175,13 +197,13 @@ class TurnDesign:
             extra_texts=extra,
             max_tokens=MAX_TOKENS[AgentRole.DESIGNER],
             deadline_s=DEADLINE_S,
-            derived_from=max(
-                (t.sensitivity for t in turns), key=lambda s: s.rank, default=Sensitivity.PUBLIC
-            ),
+            derived_from=self.derived_from,
             now=self.deps.clock(),
         )
 
-    async def _record_draft(self, decision: Decision, report: ValidationReport, round_: int) -> int:
+    async def _record_draft(
+        self, decision: Decision, report: ValidationReport, draft: Draft, round_: int
+    ) -> int:
         """The draft's revision: the one it already has when redone, else the workflow's next."""
         stream = workflow_stream(self.workflow_id)
         workflow = (await load(self.deps.store, WORKFLOWS, stream)).state
@@ -193,11 +215,14 @@ class TurnDesign:
             workflow_id=self.workflow_id,
             conversation_id=self.state.conversation_id,
             revision=revision,
-            name=str(msgspec.json.decode(decision.output).get("name", "workflow")),
+            name=draft.name,
             definition=decision.output,
+            # of the plaintext here; the store's seal makes it the digest of the sealed string it stores
             definition_sha256=hashlib.sha256(decision.output.encode()).hexdigest(),
             # every model decision it came from, its own last (the SBOM lists them)
             inference_ids=(*(i for t in self.turns for i in t.inference_ids), decision.inference_id),
+            sensitivity=draft.sensitivity,
+            nodes=draft.nodes,
             drafted_at=decision.at,
         )
         events = [
@@ -205,7 +230,7 @@ class TurnDesign:
             new_event(
                 self.cause,
                 self.id("verdict", str(round_)),
-                self._verdict(revision, report, decision),
+                self._verdict(revision, report, draft, decision),
                 decision.at,
             ),
         ]
@@ -213,10 +238,12 @@ class TurnDesign:
         return revision
 
     def _verdict(
-        self, revision: int, report: ValidationReport, decision: Decision
+        self, revision: int, report: ValidationReport, draft: Draft, decision: Decision
     ) -> WorkflowValidated | WorkflowValidationFailed:
+        """At the draft's sensitivity: a message may quote a parameter. A node is named as the outline
+        names it, never by a name withheld."""
         problems = tuple(
-            ValidationProblem(code=p.code, message=p.message, node=p.node, severity=p.severity)
+            ValidationProblem(code=p.code, message=p.message, node=draft.shown(p.node), severity=p.severity)
             for p in report.problems
         )
         if report.valid:
@@ -225,18 +252,34 @@ class TurnDesign:
                 checks=report.checks,
                 n8n_version=self.deps.catalog.n8n_version,
                 warnings=problems,
+                sensitivity=draft.sensitivity,
                 validated_at=decision.at,
             )
-        return WorkflowValidationFailed(revision=revision, problems=problems, failed_at=decision.at)
+        return WorkflowValidationFailed(
+            revision=revision, problems=problems, sensitivity=draft.sensitivity, failed_at=decision.at
+        )
 
     async def _reply_without_workflow(self, decision: Decision) -> None:
         said = unanswered(self.turn.language, decision, "the designer gave no usable workflow")
-        await self._reply(said, decision, None)
+        await self._reply(said, decision, None, self.derived_from)
 
     async def _reply(
-        self, said: tuple[str, ReplyKind], decision: Decision, workflow: tuple[str, int] | None
+        self,
+        said: tuple[str, ReplyKind],
+        decision: Decision,
+        workflow: tuple[str, int] | None,
+        sensitivity: Sensitivity,
     ) -> None:
-        event = reply_event(self.cause, self.id, self.turn.message_id, said, decision.at, workflow=workflow)
+        """`sensitivity`: of the draft it tells of, else of what the design read."""
+        event = reply_event(
+            self.cause,
+            self.id,
+            self.turn.message_id,
+            said,
+            decision.at,
+            sensitivity=sensitivity,
+            workflow=workflow,
+        )
         await append(self.deps, self.cause.tenant, self.stream, [event])
 
     async def _approve(self, revision: int, decision: Decision) -> None:

@@ -3,7 +3,8 @@
 question about the platform, a missing detail, a refusal, a failure).
 
 The user's earlier turns and the assistant's replies go with the message, so an answer to a question
-("Sur quel canal ?" / "Slack") continues the request it answers.
+("Sur quel canal ?" / "Slack") continues the request it answers. What it records (the summary, each
+task, a reply) is as sensitive as what it read: the model may restate any of it.
 """
 
 from __future__ import annotations
@@ -47,7 +48,14 @@ async def on_user_message(deps: ManagerDeps, cause: Envelope) -> None:
     decision = await decide_with_retry(
         deps, cause, state, lambda attempt: _call(deps, cause, state, turn, attempt)
     )
-    await append(deps, cause.tenant, cause.stream, _consequences(cause, turn, decision))
+    derived = read_from(state, turn)
+    await append(deps, cause.tenant, cause.stream, _consequences(cause, turn, decision, derived))
+
+
+def read_from(state: ConversationProcess, turn: Turn) -> Sensitivity:
+    """The class of what the orchestrator reads for a turn: that turn and the context sent with it."""
+    context = state.earlier_turns(turn.message_id)[-CONTEXT_TURNS:]
+    return max((t.sensitivity for t in (*context, turn)), key=lambda s: s.rank, default=Sensitivity.PUBLIC)
 
 
 def _call(
@@ -60,22 +68,21 @@ def _call(
         if earlier.reply:
             messages.append(ChatMessage(role="assistant", content=earlier.reply))
     messages.append(ChatMessage(role="user", content=turn.text))
-    derived = max((t.sensitivity for t in (*context, turn)), key=lambda s: s.rank, default=Sensitivity.PUBLIC)
     return GatewayCall(
         inference_id=step_id(cause, STEP, "inference", attempt),
         purpose=AgentRole.ORCHESTRATOR,
         messages=tuple(messages),
         max_tokens=MAX_TOKENS[AgentRole.ORCHESTRATOR],
         deadline_s=DEADLINE_S,
-        derived_from=derived,
+        derived_from=read_from(state, turn),
         now=deps.clock(),
     )
 
 
-def _consequences(cause: Envelope, turn: Turn, decision: Decision) -> list[NewEvent]:
+def _consequences(cause: Envelope, turn: Turn, decision: Decision, derived: Sensitivity) -> list[NewEvent]:
     plan = decoded(decision, OrchestratorPlan)
     if plan is None:
-        return [_reply(cause, turn, decision, None)]
+        return [_reply(cause, turn, decision, None, derived)]
     classified = IntentClassified(
         message_id=turn.message_id,
         intents=tuple(
@@ -85,24 +92,28 @@ def _consequences(cause: Envelope, turn: Turn, decision: Decision) -> list[NewEv
         summary=plan.summary,
         inference_id=decision.inference_id,
         language=plan.language,
+        sensitivity=derived,
         classified_at=decision.at,
     )
     events = [new_event(cause, step_id(cause, STEP, "classified"), classified, decision.at)]
     if not plan.tasks:
-        return [*events, _reply(cause, turn, decision, plan)]
+        return [*events, _reply(cause, turn, decision, plan, derived)]
     for task in plan.tasks:
         delegated = AgentDelegated(
             delegation_id=step_id(cause, STEP, "delegation", task.agent),
             agent=AgentRole(task.agent),
             task=task.task,
             message_id=turn.message_id,
+            sensitivity=derived,
             delegated_at=decision.at,
         )
         events.append(new_event(cause, step_id(cause, STEP, "delegated", task.agent), delegated, decision.at))
     return events
 
 
-def _reply(cause: Envelope, turn: Turn, decision: Decision, plan: OrchestratorPlan | None) -> NewEvent:
+def _reply(
+    cause: Envelope, turn: Turn, decision: Decision, plan: OrchestratorPlan | None, derived: Sensitivity
+) -> NewEvent:
     said: tuple[str, ReplyKind]
     if plan is None:
         said = unanswered(None, decision, "the request could not be understood")
@@ -110,4 +121,11 @@ def _reply(cause: Envelope, turn: Turn, decision: Decision, plan: OrchestratorPl
         said = plan.reply.strip(), "question" if plan.question else "answer"
     else:
         said = replies.help_reply(plan.language), "answer"
-    return reply_event(cause, lambda part: step_id(cause, STEP, part), turn.message_id, said, decision.at)
+    return reply_event(
+        cause,
+        lambda part: step_id(cause, STEP, part),
+        turn.message_id,
+        said,
+        decision.at,
+        sensitivity=derived,
+    )

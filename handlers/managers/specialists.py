@@ -84,7 +84,14 @@ def _consequence(
     finding = decoded(decision, AgentFindingOutput)
     if finding is None:
         said = unanswered(turn.language, decision, f"the {delegation.agent} specialist gave no usable answer")
-        return reply_event(cause, lambda part: step_id(cause, STEP, part), turn.message_id, said, decision.at)
+        return reply_event(
+            cause,
+            lambda part: step_id(cause, STEP, part),
+            turn.message_id,
+            said,
+            decision.at,
+            sensitivity=sensitivity,
+        )
     recorded = AgentFindingRecorded(
         delegation_id=delegation.delegation_id,
         agent=delegation.agent,

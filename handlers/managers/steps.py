@@ -23,6 +23,7 @@ from domain.envelope import DomainEvent, Envelope, EventOrigin, NewEvent
 from domain.errors import ConcurrencyConflict
 from domain.ids import derived_id
 from domain.n8n.catalog import NodeCatalog
+from domain.types import Sensitivity
 from handlers.managers import replies
 from inference.gateway import Gateway, GatewayCall
 from infra.event_store import RedisEventStore
@@ -58,6 +59,13 @@ def step_id(cause: Envelope | str, step: str, *parts: str) -> str:
 
 async def load_process(deps: ManagerDeps, stream: str) -> Loaded[ConversationProcess]:
     return await load(deps.store, PROCESS, stream)
+
+
+async def opened(deps: ManagerDeps, cause: Envelope) -> Envelope:
+    """The cause as the store reads it, its sealed fields opened: the partition log delivers it as
+    stored, and a step that reads more of it than its ids (a person's reason) must read it in clear."""
+    stored = await deps.store.read_stream(cause.stream, cause.version, limit=1)
+    return stored[0].envelope if stored and stored[0].envelope.id == cause.id else cause
 
 
 def new_event(cause: Envelope, event_id: str, data: DomainEvent, at: datetime) -> NewEvent:
@@ -125,9 +133,11 @@ def reply_event(
     said: tuple[str, ReplyKind],
     at: datetime,
     *,
+    sensitivity: Sensitivity,
     workflow: tuple[str, int] | None = None,
 ) -> NewEvent:
-    """The assistant's answer to the user message `answering`; `ids(part)` names the step's events."""
+    """The assistant's answer to the user message `answering`; `ids(part)` names the step's events.
+    `sensitivity` is what the answer was drawn from: a reply restates what it answers."""
     text, kind = said
     reply = AssistantReplied(
         message_id=ids("reply-message"),
@@ -136,6 +146,7 @@ def reply_event(
         workflow_id=workflow[0] if workflow else None,
         workflow_revision=workflow[1] if workflow else None,
         kind=kind,
+        sensitivity=sensitivity,
         replied_at=at,
     )
     return new_event(cause, ids("reply"), reply, at)

@@ -7,7 +7,7 @@ closed; `internal` (phones, e-mails) may go out pseudonymised. Pure functions, n
 from __future__ import annotations
 
 from domain.types import Sensitivity
-from inference.privacy.classifier import classify, classify_many
+from inference.privacy.classifier import classify, classify_many, sensitivity_of
 from inference.privacy.redaction import pseudonymise, redact, restore
 from inference.privacy.types import (
     KIND_SENSITIVITY,
@@ -31,4 +31,5 @@ __all__ = [
     "pseudonymise",
     "redact",
     "restore",
+    "sensitivity_of",
 ]

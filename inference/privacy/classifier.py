@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 
 import msgspec
 
+from domain.types import Sensitivity
 from inference.privacy.digits import DIGITS
 from inference.privacy.emails import scan_emails
 from inference.privacy.invoices import scan_invoices
@@ -24,6 +25,15 @@ def classify(text: str) -> Classification:
     # An invoice is a context around entities, not an entity: it may contain the NIF it quotes.
     findings = sorted([*entities, *scan_invoices(text)], key=lambda finding: (finding.start, finding.end))
     return _classification(findings)
+
+
+def sensitivity_of(text: str) -> Sensitivity:
+    """The verdict alone, failing closed: should the classifier itself fail, the text is sensitive (a
+    failure must never let data through as public)."""
+    try:
+        return classify(text).sensitivity
+    except Exception:
+        return Sensitivity.SENSITIVE
 
 
 def classify_many(texts: Iterable[str]) -> Classification:

@@ -34,6 +34,7 @@ from inference.offline import answer
 from inference.schemas import OrchestratorPlan, output_name
 from infra.cli.eval import TENANT as EVAL_TENANT
 from infra.cli.eval import evaluate, load_corpus
+from infra.crypto.fields import PREFIX
 from infra.event_store import RedisEventStore
 from infra.keys import partition_of
 from projections import queries, sbom_parts
@@ -137,7 +138,9 @@ def classifications(item: dict[str, Any]) -> set[str]:
 
 
 async def drafts(store: RedisEventStore, workflow_id: str) -> dict[int, WorkflowDrafted]:
-    events = await store.read_stream(workflow_stream(workflow_id))
+    """Each revision's draft as the log stores it (its definition sealed when sensitive): what its SBOM
+    hashes and reads, with no key."""
+    events = await logged(store, workflow_stream(workflow_id))
     return {d.revision: d for e in events if isinstance(d := e.envelope.data, WorkflowDrafted)}
 
 
@@ -163,6 +166,10 @@ def assert_well_formed(sbom: StoredSbom, draft: WorkflowDrafted) -> dict[str, An
     assert sbom.etag == hashlib.sha256(sbom.document.encode()).hexdigest()
     [digest] = document["metadata"]["component"]["hashes"]
     assert digest == {"alg": "SHA-256", "content": hashlib.sha256(draft.definition.encode()).hexdigest()}
+    assert digest["content"] == draft.definition_sha256
+    assert PREFIX not in sbom.document  # a sealed field is never quoted, not even as ciphertext
+    nodes = [c for c in document.get("components", []) if c["type"] == "library"]
+    assert {c["bom-ref"] for c in nodes} == {f"node:{n.name}" for n in draft.nodes}  # the outline's
     return document
 
 
@@ -304,6 +311,8 @@ async def test_a_workflow_drafted_with_the_local_sidecar_names_the_vllm_model_an
     assert classifications(vllm) == {"sensitive"}
     assert props(document["metadata"]["component"])["aiwf:data:classification"] == ["sensitive"]
     assert "2345671" not in sboms[(workflow_id, 1)].document  # the CCP number itself is nobody's business
+    assert draft.definition.startswith(PREFIX)  # drawn from a sensitive turn: its nodes from the outline
+    assert draft.nodes
 
 
 async def test_with_both_models_sensitive_data_shows_on_the_local_service_and_never_on_the_cloud(

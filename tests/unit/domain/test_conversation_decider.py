@@ -92,3 +92,23 @@ def test_folding_gathers_message_ids_exactly_as_evolving_one_event_at_a_time() -
             one_by_one = conversation.evolve(one_by_one, event)
         assert conversation.fold(history) == one_by_one
         assert conversation.fold(history[2:], conversation.fold(history[:2])) == one_by_one
+
+
+def test_a_start_for_a_customer_records_its_reference_and_how_sensitive_the_title_is() -> None:
+    command = msgspec.structs.replace(
+        START, customer_id="cust-42", title="Relances RIP", sensitivity=Sensitivity.SENSITIVE
+    )
+
+    [event] = conversation.decide(command, NotStarted())
+
+    assert isinstance(event, ConversationStarted)
+    assert (event.customer_id, event.sensitivity) == ("cust-42", Sensitivity.SENSITIVE)
+
+
+def test_a_close_records_how_sensitive_its_reason_is() -> None:
+    reason = "rappeler le 0555 12 34 56"
+    command = CloseConversation(reason=reason, sensitivity=Sensitivity.INTERNAL, closed_at=NOW)
+
+    [event] = conversation.decide(command, conversation.fold([started()]))
+
+    assert event == ConversationClosed(reason=reason, sensitivity=Sensitivity.INTERNAL, closed_at=NOW)

@@ -76,4 +76,4 @@ def test_a_subject_is_shredded_once() -> None:
     ]
     assert subject_events.fold(first) is True
     assert subject_events.decide(command, shredded=subject_events.fold(first)) == []
-    assert subject_events.stream_of("c1") == "subject-c1"
+    assert subject_events.stream_of("acme", "c1") == "subject-c1"

@@ -7,6 +7,7 @@ import pytest
 
 from domain import workflow
 from domain.errors import InvalidTransition, NotFound
+from domain.types import Sensitivity
 from domain.workflow import (
     ApproveWorkflow,
     Deployed,
@@ -176,3 +177,33 @@ def test_retiring_a_deployed_workflow_then_its_deactivation_is_recorded_once() -
     [deactivated] = workflow.decide(deactivate, workflow.fold([*history, retired]))
     assert isinstance(deactivated, WorkflowDeactivated)
     assert workflow.decide(deactivate, workflow.fold([*history, retired, deactivated])) == []
+
+
+# --- sensitivity --------------------------------------------------------------------------------------
+
+
+def test_a_person_s_reason_keeps_its_sensitivity_when_rejecting_or_retiring() -> None:
+    [rejection] = workflow.decide(
+        RejectWorkflow(rejected_by="k1", reason="RIP …", sensitivity=Sensitivity.SENSITIVE, rejected_at=NOW),
+        workflow.fold([DRAFT]),
+    )
+    [retirement] = workflow.decide(
+        RetireWorkflow(retired_by="k1", reason="RIP …", sensitivity=Sensitivity.SENSITIVE, retired_at=NOW),
+        workflow.fold([DRAFT, VALID, APPROVED]),
+    )
+
+    assert isinstance(rejection, WorkflowRejected)
+    assert isinstance(retirement, WorkflowRetired)
+    assert rejection.sensitivity == retirement.sensitivity == Sensitivity.SENSITIVE
+
+
+def test_the_state_knows_the_current_draft_s_name_and_sensitivity_for_what_tells_of_it() -> None:
+    sensitive = msgspec.structs.replace(DRAFT, revision=2, name="Relances", sensitivity=Sensitivity.SENSITIVE)
+
+    first = workflow.fold([DRAFT])
+    second = workflow.fold([DRAFT, VALID, sensitive, VALID])
+
+    assert isinstance(first, workflow.WorkflowBase)
+    assert (first.name, first.sensitivity) == ("Daily sales", Sensitivity.PUBLIC)
+    assert isinstance(second, workflow.WorkflowBase)
+    assert (second.name, second.sensitivity) == ("Relances", Sensitivity.SENSITIVE)
