@@ -18,10 +18,12 @@ from api.credentials import CredentialsController
 from api.deps import ApiDeps
 from api.event_schemas import EventSchemas, SchemasController
 from api.events import EventsController
+from api.me import me
 from api.ops import asyncapi_route, live, metrics, ready
 from api.problems import EXCEPTION_HANDLERS
 from api.sboms import SbomController
 from api.subjects import SubjectsController
+from api.webapp import routes as webapp_routes
 from api.workflows import WorkflowsController
 
 VERSION = "0.1.0"
@@ -45,6 +47,8 @@ def create_app(deps: ApiDeps, asyncapi: dict[str, Any]) -> Litestar:
             EventsController,
             SchemasController,
             AuditController,
+            me,
+            *webapp_routes(),
             live,
             ready,
             metrics,

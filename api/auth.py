@@ -29,6 +29,8 @@ PUBLIC_PATHS = {
     r"^/v1/schemas(/[^/]*|/[^/]+/envelope)?$",
     r"^/v1/audit/keys$",
     r"^/schema(/.*)?$",
+    r"^/$",  # the web app's page and assets (api/webapp.py): it asks for a key itself
+    r"^/assets/[^/]+$",
 }
 CACHE_S = 30.0  # a revoked key keeps working this long in a running API process (open streams too: hub.py)
 MISS_S = 5.0  # an unknown token is answered from memory this long
