@@ -16,12 +16,17 @@ from inference.privacy.types import CONFIDENCE_RANK, PUBLIC, Classification, Fin
 
 # Every kind needs a digit or an "@" (an invoice needs an amount, a number or an id): none, nothing to do.
 _WORTH_A_LOOK = re.compile(f"[{DIGITS}@]")
+# A UUID (8-4-4-4-12 hex digits) is an identifier a program made; its digit runs read as an RC or a CCP
+# in about 1 of 125 random ones, which sealed workflows (node ids) that hold nothing sensitive.
+_UUID = re.compile(
+    r"(?<![0-9A-Fa-f-])[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}(?![0-9A-Fa-f-])"
+)
 
 
 def classify(text: str) -> Classification:
     if not _WORTH_A_LOOK.search(text):
         return PUBLIC
-    entities = _without_overlaps([*scan_numbers(text), *scan_emails(text)])
+    entities = _outside_uuids(text, _without_overlaps([*scan_numbers(text), *scan_emails(text)]))
     # An invoice is a context around entities, not an entity: it may contain the NIF it quotes.
     findings = sorted([*entities, *scan_invoices(text)], key=lambda finding: (finding.start, finding.end))
     return _classification(findings)
@@ -51,6 +56,14 @@ def _classification(findings: list[Finding]) -> Classification:
         return PUBLIC
     level = max_sensitivity(finding.sensitivity for finding in findings)
     return Classification(sensitivity=level, findings=tuple(findings))
+
+
+def _outside_uuids(text: str, findings: list[Finding]) -> list[Finding]:
+    """Findings wholly inside a UUID are the UUID's digits, not a number someone wrote."""
+    spans = [m.span() for m in _UUID.finditer(text)] if "-" in text else []
+    if not spans:
+        return findings
+    return [f for f in findings if not any(start <= f.start and f.end <= end for start, end in spans)]
 
 
 def _without_overlaps(findings: list[Finding]) -> list[Finding]:

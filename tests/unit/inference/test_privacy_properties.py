@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import uuid
 from pathlib import Path
 
 import pytest
@@ -79,3 +80,18 @@ def test_kinds_map_to_the_documented_levels() -> None:
 def test_text_without_digits_or_at_sign_is_public_at_once() -> None:
     assert classify("Bonjour, la facture est payée, merci !").sensitivity is Sensitivity.PUBLIC
     assert classify("").findings == ()
+
+
+def test_the_digits_of_a_uuid_are_never_read_as_a_bank_or_register_number() -> None:
+    """Regression: about 1 random UUID in 125 read as an RC or a CCP, so a workflow's node ids sealed it."""
+    rng = random.Random(20261206)
+    ids = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(5000)]
+
+    assert [i for i in ids if classify(json.dumps({"id": i, "webhookId": i.upper()})).findings] == []
+
+
+def test_a_number_written_beside_a_uuid_is_still_found() -> None:
+    node = "69218219-81b9-4161-9cf6-e198fb47c294"
+
+    assert [f.kind for f in classify(f"RIP 00799999002345678165 (node {node})").findings] == ["rip"]
+    assert [f.kind for f in classify(f"{node}: appelle le 0555 12 34 56").findings] == ["phone"]
