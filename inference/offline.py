@@ -18,7 +18,7 @@ from typing import Final, Literal
 import msgspec
 
 from domain.types import AgentRole
-from inference.offline_lexicon import read_request
+from inference.offline_lexicon import language_of_turn, read_request
 from inference.offline_plans import finding, plan
 from inference.offline_workflow import design_workflow
 from inference.provider import (
@@ -80,9 +80,12 @@ def _strings(value: object) -> Iterator[str]:
             yield from _strings(item)
 
 
-def answer(role: AgentRole, conversation: str) -> RoleOutput:
-    """What the offline planner answers `role` for a conversation (user text and findings)."""
+def answer(role: AgentRole, conversation: str, latest: str | None = None) -> RoleOutput:
+    """What the offline planner answers `role` for a conversation (user text and findings); `latest`,
+    the message the turn answers, decides the language of the answer when it says enough."""
     reading = read_request(conversation)
+    if latest is not None:
+        reading = msgspec.structs.replace(reading, language=language_of_turn(latest, conversation))
     match role:
         case AgentRole.ORCHESTRATOR:
             return plan(reading)
@@ -115,7 +118,8 @@ class OfflineProvider:
                 NAME, f"no offline planner for purpose {request.purpose!r}"
             ) from None
         conversation = conversation_text(request.messages)
-        document = msgspec.json.encode(answer(role, conversation))
+        latest = next((_readable(m.content) for m in reversed(request.messages) if m.role == "user"), None)
+        document = msgspec.json.encode(answer(role, conversation, latest))
         output = check_output(NAME, document, request.output_schema)
         usage = Usage(
             input_tokens=_prompt_tokens(request.system) + count_tokens(conversation),

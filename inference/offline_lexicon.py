@@ -197,6 +197,25 @@ def read_request(text: str) -> Reading:
     )
 
 
+def language_of_turn(latest: str, conversation: str) -> Language:
+    """The language to answer a turn in: its own message's, when that message says enough to tell
+    (Arabic script, Darija, or a few French or English words); else the conversation's ("Slack" alone,
+    answering "Sur quel canal ?", is answered in the language of the question)."""
+    plain = normalise(latest)
+    if _says_its_language(plain):
+        return detect_language(plain)
+    return detect_language(normalise(conversation))
+
+
+def _says_its_language(plain: str) -> bool:
+    letters = [ch for ch in plain if ch.isalpha()]
+    arabic = sum(1 for ch in letters if "\u0600" <= ch <= "\u06ff")
+    if letters and arabic * 2 >= len(letters):
+        return True
+    markers = len(_DARIJA.findall(plain)) + len(_FRENCH.findall(plain)) + len(_ENGLISH.findall(plain))
+    return markers >= 2
+
+
 def detect_language(plain: str) -> Language:
     letters = [ch for ch in plain if ch.isalpha()]
     arabic = sum(1 for ch in letters if "\u0600" <= ch <= "\u06ff")
