@@ -96,7 +96,9 @@ class HandlerRuntime:
             for task in stuck:
                 log.warning("cancelling stuck worker %s: %s", task.get_name(), task.get_stack(limit=3))
                 task.cancel()
-            await asyncio.gather(*stuck, return_exceptions=True)
+            # Bounded too: a cancellation swallowed below must not hold the stop (infra/periodic.py).
+            if stuck:
+                await asyncio.wait(stuck, timeout=timeout_s)
         try:
             await asyncio.wait_for(self._brokers.close(), timeout_s)
         except TimeoutError:

@@ -9,7 +9,6 @@ when the log grew, `aiwf audit checkpoint` on demand.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -26,6 +25,7 @@ from domain.types import utc_now
 from infra.crypto.keyring import SIGNING_ALGORITHM, Keyring
 from infra.crypto.signing import Signature, sign
 from infra.event_store import READ_CHUNK, RedisEventStore
+from infra.periodic import every
 from infra.proof_store import Completed, ProofStore
 
 log = logging.getLogger(__name__)
@@ -244,23 +244,11 @@ def entry_order(log_id: str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
-async def checkpoint_periodically(checkpointer: Checkpointer, interval_s: float) -> None:
-    """Every `interval_s`, a checkpoint of each partition whose log grew; errors are logged and retried
-    at the next tick (a checkpoint is never half made: its row is written last, in one transaction)."""
-    me = asyncio.current_task()
-    while True:
-        try:
-            made = await checkpointer.checkpoint_all()
-        except Exception:
-            log.exception("audit checkpoint failed; retrying in %ss", interval_s)
-        else:
-            for record in made:
-                log.info("audit checkpoint: partition %d at size %d", record.partition, record.size)
-        if me is not None and me.cancelling():
-            # A stop that arrived mid-query can be swallowed below (the pool's release on the way out),
-            # and the sleep would then hold the process's shutdown for a whole interval.
-            raise asyncio.CancelledError
-        await asyncio.sleep(interval_s)
+async def checkpoint_once(checkpointer: Checkpointer) -> None:
+    """A checkpoint of each partition whose log grew (never half made: its row is written last, in one
+    transaction); a failure is logged by the caller and retried at the next tick."""
+    for record in await checkpointer.checkpoint_all():
+        log.info("audit checkpoint: partition %d at size %d", record.partition, record.size)
 
 
 @contextlib.asynccontextmanager
@@ -276,11 +264,6 @@ async def checkpointing(
     notes.append(
         f"audit checkpoints: every {interval_s}s when a log grew, signed with key v{keyring.signing_version}"
     )
-    task = asyncio.create_task(
-        checkpoint_periodically(Checkpointer(store, pool, keyring), interval_s), name="audit-checkpoints"
-    )
-    try:
+    checkpointer = Checkpointer(store, pool, keyring)
+    async with every(interval_s, lambda: checkpoint_once(checkpointer), "audit checkpoints"):
         yield
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)

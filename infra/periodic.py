@@ -1,0 +1,59 @@
+"""Something a process does every so often for as long as it runs (audit checkpoints, provider reports),
+stopped by an event rather than by cancellation alone.
+
+Cancellation is not a reliable stop here: a client library below may swallow it (redis-py's asyncio
+client and asyncpg's pool release were seen doing so), and `asyncio.timeout` turns a cancellation that
+meets its own deadline into a TimeoutError and *uncancels* the task, so even `Task.cancelling()` reads 0
+and a loop that checks it sleeps on for ever — holding the process's shutdown. The loop here waits on an
+event between ticks; the stop sets it, gives a tick in progress a bounded time to finish, then cancels,
+and never waits longer than that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+log = logging.getLogger(__name__)
+
+STOP_TIMEOUT_S = 5.0
+Tick = Callable[[], Awaitable[None]]
+
+
+async def repeat(tick: Tick, interval_s: float, stopping: asyncio.Event, what: str) -> None:
+    """`tick()` now and every `interval_s` until `stopping` is set; a failed tick is logged and the next
+    one tried on time."""
+    while not stopping.is_set():
+        try:
+            await tick()
+        except Exception:
+            log.exception("%s failed; trying again in %ss", what, interval_s)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), interval_s)
+
+
+@contextlib.asynccontextmanager
+async def every(
+    interval_s: float, tick: Tick, what: str, *, stop_timeout_s: float = STOP_TIMEOUT_S
+) -> AsyncIterator[None]:
+    """`tick` every `interval_s` in the background for as long as the block runs."""
+    stopping = asyncio.Event()
+    task = asyncio.create_task(repeat(tick, interval_s, stopping, what), name=what)
+    try:
+        yield
+    finally:
+        await stop(task, stopping, stop_timeout_s)
+
+
+async def stop(task: asyncio.Task[None], stopping: asyncio.Event, timeout_s: float) -> None:
+    """Ask, then cancel; at most twice `timeout_s` in all, whatever the task does with either."""
+    stopping.set()
+    done, _ = await asyncio.wait({task}, timeout=timeout_s)
+    if done:
+        return
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=timeout_s)
+    if not done:
+        log.warning("%s did not stop within %ss; leaving it behind", task.get_name(), 2 * timeout_s)
