@@ -7,22 +7,26 @@ from typing import Any
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Components, SecurityScheme
 
 from api.audit import AuditController
 from api.auth import TokenBucket, bearer_auth
 from api.context import request_context
+from api.contract import COMMAND, READ_AFTER, document
 from api.conversations import ConversationsController
 from api.credentials import CredentialsController
-from api.deps import ApiDeps
+from api.deps import ApiDeps, command_request, read_after
 from api.event_schemas import EventSchemas, SchemasController
 from api.events import EventsController
 from api.me import me
+from api.media import refuse_other_media
+from api.openapi_page import assets as openapi_assets
+from api.openapi_page import openapi_config
+from api.operations import operations
 from api.ops import asyncapi_route, live, metrics, ready
 from api.problems import EXCEPTION_HANDLERS
 from api.sboms import SbomController
 from api.subjects import SubjectsController
+from api.verifications import verify
 from api.webapp import routes as webapp_routes
 from api.workflows import WorkflowsController
 
@@ -37,7 +41,7 @@ def create_app(deps: ApiDeps, asyncapi: dict[str, Any]) -> Litestar:
         TokenBucket(limits.address_rate_per_s, limits.address_burst),
     )
     schemas = EventSchemas(deps.store.registry, deps.store.schemas)
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             ConversationsController,
             WorkflowsController,
@@ -47,8 +51,11 @@ def create_app(deps: ApiDeps, asyncapi: dict[str, Any]) -> Litestar:
             EventsController,
             SchemasController,
             AuditController,
+            verify,
             me,
+            operations,
             *webapp_routes(),
+            openapi_assets(),
             live,
             ready,
             metrics,
@@ -57,17 +64,16 @@ def create_app(deps: ApiDeps, asyncapi: dict[str, Any]) -> Litestar:
         dependencies={
             "deps": Provide(lambda: deps, sync_to_thread=False),
             "schemas": Provide(lambda: schemas, sync_to_thread=False),
+            COMMAND: Provide(command_request, sync_to_thread=False),
+            READ_AFTER: Provide(read_after, sync_to_thread=False),
         },
+        before_request=refuse_other_media,
         middleware=[request_context, DefineMiddleware(auth)],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=deps.limits.max_body_bytes,
-        openapi_config=OpenAPIConfig(
-            title="AI Workflow Platform",
-            version=VERSION,
-            path="/schema",
-            components=Components(security_schemes={"apiKey": SecurityScheme(type="http", scheme="bearer")}),
-            security=[{"apiKey": []}],
-        ),
+        openapi_config=openapi_config(VERSION),
         debug=False,
         logging_config=None,  # the process's logging (AIWF_LOG_LEVEL, AIWF_JSON_LOGS) stays in force
     )
+    document(app)  # now, not at the first request: a route whose contract cannot be written fails start-up
+    return app

@@ -15,6 +15,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
 from api.auth import AUDIT
+from api.contract import problems
 from api.deps import ApiDeps, found, tenant_of
 from api.problems import ProblemError
 from infra.crypto.signing import DocumentSigner, PublicKey
@@ -27,7 +28,12 @@ from infra.proofs import (
     SignedCheckpoint,
 )
 
-Size = Annotated[int | None, QueryParameter(ge=0, description="a tree size (number of log entries)")]
+# gt=-1, not ge=0: Litestar's OpenAPI drops a constraint whose value is falsy, and the 0 with it.
+Size = Annotated[int, QueryParameter(gt=-1, description="a tree size (number of log entries)")]
+LatestSize = Annotated[
+    int | None, QueryParameter(gt=-1, description="a tree size (number of log entries); default the latest")
+]
+UNAVAILABLE = "the proof store cannot give a proof the signed checkpoint confirms (with Retry-After)"
 
 
 class PublicKeys(msgspec.Struct, frozen=True, kw_only=True):
@@ -39,7 +45,14 @@ class AuditController(Controller):
     path = "/v1/audit"
     tags = ["audit"]  # noqa: RUF012 - Litestar reads it as an instance attribute
 
-    @get("/proof/{event_id:str}", opt=AUDIT, summary="An RFC 6962 inclusion proof of one event in its log")
+    @get(
+        "/proof/{event_id:str}",
+        opt=AUDIT,
+        summary="An RFC 6962 inclusion proof of one event in its log",
+        responses=problems(
+            {404: "no signed checkpoint covers the event yet (with Retry-After)", 503: UNAVAILABLE}
+        ),
+    )
     async def proof(
         self, request: Request[Any, Any, Any], deps: NamedDependency[ApiDeps], event_id: FromPath[str]
     ) -> InclusionProof:
@@ -51,17 +64,26 @@ class AuditController(Controller):
         "/consistency/{partition:int}",
         opt=AUDIT,
         summary="An RFC 6962 consistency proof between two sizes of a partition log (default: its latest)",
+        responses=problems({404: "no signed tree has both sizes, `first` then `second`", 503: UNAVAILABLE}),
     )
     async def consistency(
-        self, deps: NamedDependency[ApiDeps], partition: FromPath[int], first: Size = 0, second: Size = None
+        self,
+        deps: NamedDependency[ApiDeps],
+        partition: FromPath[int],
+        first: Size = 0,
+        second: LatestSize = None,
     ) -> ConsistencyProof:
-        return found(await _consistent(deps, partition, first or 0, second), "checkpoint of this partition")
+        return found(await _consistent(deps, partition, first, second), "checkpoint of this partition")
 
     @get("/checkpoints", opt=AUDIT, summary="The latest signed checkpoint of every partition log")
     async def checkpoints(self, deps: NamedDependency[ApiDeps]) -> list[SignedCheckpoint]:
         return await Proofs(deps.store, deps.pool).checkpoints()
 
-    @get("/keys", summary="The public keys that sign checkpoints and SBOMs (public)")
+    @get(
+        "/keys",
+        summary="The public keys that sign checkpoints and SBOMs (public)",
+        responses=problems({503: "this API process has no signing keys"}),
+    )
     async def keys(self, deps: NamedDependency[ApiDeps]) -> PublicKeys:
         return PublicKeys(keys=signer_of(deps).public_keys)
 
@@ -96,8 +118,8 @@ async def _consistent(
         return None
     try:
         return await Proofs(deps.store, deps.pool).consistency(partition, first, second)
-    except ValueError as exc:
-        raise ProblemError(422, "validation", "The request is not valid", str(exc)) from None
+    except ValueError as exc:  # no proof between those sizes: not one the signed tree has (yet)
+        raise ProblemError(404, "not-found", "Not found", str(exc)) from None
     except ProofUnavailable as exc:
         raise _unavailable(exc) from None
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
 
 import msgspec
-from litestar import Request, Response
+from litestar import Response
 
-from api.deps import ApiDeps, command_context
+from api.deps import ApiDeps, CommandRequest, command_context
 from api.idempotency import identity_of, once
 from api.schemas import Accepted
 from commands.context import CommandContext, CommandResult
@@ -35,15 +34,16 @@ def request_secret(deps: ApiDeps) -> bytes:
 
 
 async def run_command(
-    request: Request[Any, Any, Any],
+    command: CommandRequest,
     deps: ApiDeps,
     run: Callable[[CommandContext], Awaitable[Accepted]],
     correlation: str | None = None,
-) -> Response[bytes]:
-    ctx = command_context(request, correlation)
+) -> Response[Accepted]:
+    request = command.request
+    ctx = command_context(command, correlation)
     key = ctx.idempotency_key
     if key is None:
-        status, body = 202, msgspec.json.encode(await run(ctx))
+        status, answer = 202, await run(ctx)
     else:
         scope = f"{request.method} {request.scope.get('path_template', request.url.path)}"
         content = await request.body()
@@ -68,7 +68,5 @@ async def run_command(
             run=go,
             secret=secret,
         )
-    token = _accepted.decode(body).consistency_token
-    return Response(
-        body, status_code=status, media_type="application/json", headers={"X-Consistency-Token": token}
-    )
+        answer = _accepted.decode(body)  # the stored answer, typed as the document says it
+    return Response(answer, status_code=status, headers={"X-Consistency-Token": answer.consistency_token})

@@ -8,15 +8,17 @@ from typing import Annotated, Any, TypeVar
 import asyncpg
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api import reveal
 from api.auth import CHAT, READ
 from api.commanding import accepted, run_command
-from api.deps import ApiDeps, await_consistency, found, or_bad_cursor, tenant_of
+from api.contract import problems
+from api.deps import ApiDeps, CommandRequest, await_consistency, found, or_bad_cursor, tenant_of
 from api.problems import ProblemError
 from api.read_cache import RowCache
 from api.schemas import (
+    Accepted,
     AgentState,
     CloseBody,
     ConversationList,
@@ -38,19 +40,34 @@ Customer = Annotated[
     str | None,
     QueryParameter(pattern=CUSTOMER_REFERENCE, description="only the conversations about this customer"),
 ]
+Cursor = Annotated[
+    str | None, QueryParameter(pattern=queries.KEYSET_CURSOR, description="the previous page's `next_cursor`")
+]
+MessageCursor = Annotated[
+    str | None,
+    QueryParameter(pattern=queries.VERSION_CURSOR, description="the previous page's `next_cursor`"),
+]
+MAX_VERSION = 2**31 - 1  # far beyond any conversation's length; a bound Redis' XRANGE COUNT takes
+SHREDDED = "the conversation was shredded: nothing more may be written to it"
 
 
 class ConversationsController(Controller):
     path = "/v1/conversations"
     tags = ["conversations"]  # noqa: RUF012 - Litestar reads it as an instance attribute
 
-    @post("/", opt=CHAT, status_code=202, summary="Start a conversation")
+    @post(
+        "/",
+        opt=CHAT,
+        status_code=202,
+        summary="Start a conversation",
+        responses=problems({410: "the customer named by `customer_id` was shredded"}),
+    )
     async def start(
         self,
-        request: Request[Any, Any, Any],
+        command: NamedDependency[CommandRequest],
         deps: NamedDependency[ApiDeps],
         data: JSONBody[StartConversationBody],
-    ) -> Response[bytes]:
+    ) -> Response[Accepted]:
         async def run(ctx: CommandContext) -> Any:
             cid = derived_id("conversation", ctx.tenant, ctx.idempotency_key) if ctx.idempotency_key else None
             keys = deps.store.cipher.keys if deps.store.cipher is not None else None
@@ -65,32 +82,44 @@ class ConversationsController(Controller):
             )
             return accepted(result, conversation_id=result.stream.removeprefix("conversation-"))
 
-        return await run_command(request, deps, run)
+        return await run_command(command, deps, run)
 
-    @post("/{conversation_id:str}/messages", opt=CHAT, status_code=202, summary="Send a user message")
+    @post(
+        "/{conversation_id:str}/messages",
+        opt=CHAT,
+        status_code=202,
+        summary="Send a user message",
+        responses=problems({410: SHREDDED}),
+    )
     async def send(
         self,
-        request: Request[Any, Any, Any],
+        command: NamedDependency[CommandRequest],
         deps: NamedDependency[ApiDeps],
         conversation_id: FromPath[str],
         data: JSONBody[SendMessageBody],
-    ) -> Response[bytes]:
+    ) -> Response[Accepted]:
         async def run(ctx: CommandContext) -> Any:
             return accepted(
                 await send_message(deps.store, ctx, conversation_id, data.text),
                 conversation_id=conversation_id,
             )
 
-        return await run_command(request, deps, run, correlation=conversation_id)
+        return await run_command(command, deps, run, correlation=conversation_id)
 
-    @post("/{conversation_id:str}/close", opt=CHAT, status_code=202, summary="Close a conversation")
+    @post(
+        "/{conversation_id:str}/close",
+        opt=CHAT,
+        status_code=202,
+        summary="Close a conversation",
+        responses=problems({410: SHREDDED}),
+    )
     async def close(
         self,
-        request: Request[Any, Any, Any],
+        command: NamedDependency[CommandRequest],
         deps: NamedDependency[ApiDeps],
         conversation_id: FromPath[str],
         data: JSONBody[CloseBody | None] = None,
-    ) -> Response[bytes]:
+    ) -> Response[Accepted]:
         reason = data.reason if data else ""
 
         async def run(ctx: CommandContext) -> Any:
@@ -99,18 +128,20 @@ class ConversationsController(Controller):
                 conversation_id=conversation_id,
             )
 
-        return await run_command(request, deps, run, correlation=conversation_id)
+        return await run_command(command, deps, run, correlation=conversation_id)
 
     @get("/", opt=READ, summary="List conversations, newest first")
     async def list(
         self,
+        *,
         request: Request[Any, Any, Any],
         deps: NamedDependency[ApiDeps],
+        read_after: NamedDependency[str | None],
         limit: Limit = 50,
-        cursor: FromQuery[str | None] = None,
+        cursor: Cursor = None,
         customer_id: Customer = None,
     ) -> ConversationList:
-        await await_consistency(request, deps, VIEWS)
+        await await_consistency(deps, VIEWS, read_after)
         page = queries.Page(limit=limit, after=cursor)
         rows = await or_bad_cursor(
             queries.list_conversations(deps.pool, tenant_of(request), page, customer_id=customer_id)
@@ -120,9 +151,13 @@ class ConversationsController(Controller):
 
     @get("/{conversation_id:str}", opt=READ, summary="One conversation")
     async def one(
-        self, request: Request[Any, Any, Any], deps: NamedDependency[ApiDeps], conversation_id: FromPath[str]
+        self,
+        request: Request[Any, Any, Any],
+        deps: NamedDependency[ApiDeps],
+        read_after: NamedDependency[str | None],
+        conversation_id: FromPath[str],
     ) -> ConversationRow:
-        await await_consistency(request, deps, VIEWS)
+        await await_consistency(deps, VIEWS, read_after)
         row = await _cached(
             deps, deps.caches.conversations, tenant_of(request), conversation_id, queries.get_conversation
         )
@@ -131,13 +166,15 @@ class ConversationsController(Controller):
     @get("/{conversation_id:str}/messages", opt=READ, summary="A conversation's messages, oldest first")
     async def messages(
         self,
+        *,
         request: Request[Any, Any, Any],
         deps: NamedDependency[ApiDeps],
+        read_after: NamedDependency[str | None],
         conversation_id: FromPath[str],
         limit: Limit = 100,
-        cursor: FromQuery[str | None] = None,
+        cursor: MessageCursor = None,
     ) -> MessageList:
-        await await_consistency(request, deps, VIEWS)
+        await await_consistency(deps, VIEWS, read_after)
         tenant = tenant_of(request)
         found(await queries.get_conversation(deps.pool, tenant, conversation_id), "conversation")
         page = queries.Page(limit=limit, after=cursor)
@@ -154,12 +191,13 @@ class ConversationsController(Controller):
         self,
         request: Request[Any, Any, Any],
         deps: NamedDependency[ApiDeps],
+        read_after: NamedDependency[str | None],
         conversation_id: FromPath[str],
-        version: Annotated[int | None, QueryParameter(ge=1)] = None,
+        version: Annotated[int | None, QueryParameter(ge=1, le=MAX_VERSION)] = None,
     ) -> AgentState:
         if version is not None:
             return await agent_state_at_version(deps, tenant_of(request), conversation_id, version)
-        await await_consistency(request, deps, VIEWS)
+        await await_consistency(deps, VIEWS, read_after)
         doc = await _cached(
             deps, deps.caches.agent_states, tenant_of(request), conversation_id, queries.get_agent_state
         )

@@ -12,7 +12,8 @@ from litestar.params import FromPath, JSONBody
 
 from api.auth import CHAT, READ
 from api.commanding import accepted, run_command
-from api.deps import ApiDeps, tenant_of
+from api.contract import problems
+from api.deps import ApiDeps, CommandRequest, tenant_of
 from api.schemas import (
     Accepted,
     ConnectCredentialBody,
@@ -24,6 +25,14 @@ from commands.context import CommandContext
 from commands.credentials import connect_credential, list_credentials, remove_credential
 from commands.ports import CredentialVault
 from domain.errors import NotConfigured
+
+N8N = problems(
+    {
+        409: "no n8n instance is configured for the tenant",
+        502: "n8n refused or failed",
+        503: "n8n is unreachable or busy: retry",
+    }
+)
 
 
 def vault_of(deps: ApiDeps, tenant: str) -> CredentialVault:
@@ -53,14 +62,20 @@ class CredentialsController(Controller):
     path = "/v1/credentials"
     tags = ["credentials"]  # noqa: RUF012 - Litestar reads it as an instance attribute
 
-    @post("/", opt=CHAT, status_code=202, summary="Connect an n8n credential (its data goes to n8n only)")
+    @post(
+        "/",
+        opt=CHAT,
+        status_code=202,
+        summary="Connect an n8n credential (its data goes to n8n only)",
+        responses=N8N,
+    )
     async def connect(
         self,
-        request: Request[Any, Any, Any],
+        command: NamedDependency[CommandRequest],
         deps: NamedDependency[ApiDeps],
         data: JSONBody[ConnectCredentialBody],
-    ) -> Response[bytes]:
-        return await run_command(request, deps, lambda ctx: connect(deps, data, ctx))
+    ) -> Response[Accepted]:
+        return await run_command(command, deps, lambda ctx: connect(deps, data, ctx))
 
     @get("/", opt=READ, summary="The connected credentials (type, name, n8n id) and what workflows await")
     async def list(self, request: Request[Any, Any, Any], deps: NamedDependency[ApiDeps]) -> CredentialList:
@@ -79,8 +94,17 @@ class CredentialsController(Controller):
         ]
         return CredentialList(items=items, awaited=awaited)
 
-    @delete("/{credential_id:str}", opt=CHAT, status_code=202, summary="Remove a credential, in n8n too")
+    @delete(
+        "/{credential_id:str}",
+        opt=CHAT,
+        status_code=202,
+        summary="Remove a credential, in n8n too",
+        responses=N8N,
+    )
     async def remove(
-        self, request: Request[Any, Any, Any], deps: NamedDependency[ApiDeps], credential_id: FromPath[str]
-    ) -> Response[bytes]:
-        return await run_command(request, deps, lambda ctx: remove(deps, credential_id, ctx))
+        self,
+        command: NamedDependency[CommandRequest],
+        deps: NamedDependency[ApiDeps],
+        credential_id: FromPath[str],
+    ) -> Response[Accepted]:
+        return await run_command(command, deps, lambda ctx: remove(deps, credential_id, ctx))

@@ -7,14 +7,16 @@ import secrets
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import asyncpg
 from litestar import Request
+from litestar.params import HeaderParameter, QueryParameter
 
 from api.auth import CACHE_S, KeyCache
 from api.consistency import ConsistencyWaiter
 from api.hub import StreamHub
+from api.idempotency import MAX_KEY_CHARS
 from api.problems import ProblemError
 from api.read_cache import ConversationCaches
 from commands.context import CommandContext, decode_token
@@ -39,6 +41,7 @@ class Limits:
     idempotency_ttl_s: float = 86400.0  # how long an Idempotency-Key's answer is kept
     key_check_s: float = CACHE_S  # how often the keys of open streams are checked for revocation
     checkpoint_interval_s: int = 60  # how often audit checkpoints are made (Retry-After of a fresh proof)
+    verify_max_entries: int = 200_000  # log entries past which POST /v1/audit/verifications refuses
 
 
 @dataclass
@@ -55,30 +58,93 @@ class ApiDeps:
     signer: DocumentSigner | None = None  # SBOM signatures and the public keys; None: no keyring
 
 
-def traceparent_of(request: Request[Any, Any, Any]) -> str:
+def traceparent_of(header: str | None) -> str:
     """The caller's W3C trace context when valid; otherwise a new trace, so every event has one."""
-    header = request.headers.get("traceparent", "").strip().lower()
-    if _TRACEPARENT.match(header):
-        return header
+    value = (header or "").strip().lower()
+    if _TRACEPARENT.match(value):
+        return value
     return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
 
 
-def command_context(request: Request[Any, Any, Any], correlation: str | None = None) -> CommandContext:
-    principal: Principal = request.user
+@dataclass(frozen=True)
+class CommandRequest:
+    """A command route's request and the headers every command takes, declared (so validated and
+    documented) by `command_request`, the route's `command` dependency."""
+
+    request: Request[Any, Any, Any]
+    idempotency_key: str | None = None
+    correlation_id: str | None = None
+    traceparent: str | None = None
+
+
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        min_length=1,
+        max_length=MAX_KEY_CHARS,
+        description="the same key and body within AIWF_IDEMPOTENCY_TTL_S get the same answer, appended once",
+    ),
+]
+CorrelationId = Annotated[
+    str | None,
+    HeaderParameter(name="X-Correlation-Id", description="recorded on every event the command appends"),
+]
+TraceParent = Annotated[
+    str | None,
+    HeaderParameter(
+        name="traceparent", description="W3C trace context; a new trace when absent or not valid"
+    ),
+]
+
+
+def command_request(
+    request: Request[Any, Any, Any],
+    idempotency_key: IdempotencyKey = None,
+    x_correlation_id: CorrelationId = None,
+    traceparent: TraceParent = None,
+) -> CommandRequest:
+    return CommandRequest(request, idempotency_key, x_correlation_id, traceparent)
+
+
+def command_context(command: CommandRequest, correlation: str | None = None) -> CommandContext:
+    principal: Principal = command.request.user
     return CommandContext(
         tenant=principal.tenant,
         actor=principal.key_id,
         now=datetime.now(UTC),
-        correlation_id=request.headers.get("x-correlation-id") or correlation or correlation_id.get(),
+        correlation_id=command.correlation_id or correlation or correlation_id.get(),
         causation_id=request_id.get(),
-        traceparent=traceparent_of(request),
-        idempotency_key=request.headers.get("idempotency-key"),
+        traceparent=traceparent_of(command.traceparent),
+        idempotency_key=command.idempotency_key,
     )
 
 
-async def await_consistency(request: Request[Any, Any, Any], deps: ApiDeps, projection: str) -> None:
+# What format_token writes; decode_token reads a little more (empty parts), so whatever matches is read.
+POSITIONS_PATTERN = r"^[0-9]+:[0-9]+-[0-9]+(,[0-9]+:[0-9]+-[0-9]+)*$"
+_READ_AFTER = (
+    "the `consistency_token` of a 202 answer: the read waits (AIWF_READ_WAIT_MS at most) to see that write"
+)
+
+
+def read_after(
+    x_consistency_token: Annotated[
+        str | None,
+        HeaderParameter(name="X-Consistency-Token", pattern=POSITIONS_PATTERN, description=_READ_AFTER),
+    ] = None,
+    consistency_token: Annotated[
+        str | None,
+        QueryParameter(
+            name="consistency_token", pattern=POSITIONS_PATTERN, description=f"{_READ_AFTER} (as the header)"
+        ),
+    ] = None,
+) -> str | None:
+    """A read's `read_after` dependency: the consistency token it must see, from the header or the query."""
+    return x_consistency_token or consistency_token
+
+
+async def await_consistency(deps: ApiDeps, projection: str, token: str | None) -> None:
     """Wait (bounded) until `projection` has folded what the caller's consistency token names."""
-    token = request.headers.get("x-consistency-token") or request.query_params.get("consistency_token")
     if not token:
         return
     positions = decode_token(token)

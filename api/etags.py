@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Response
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import HeaderParameter
+
+IfNoneMatch = Annotated[
+    str | None, HeaderParameter(name="If-None-Match", description="the ETag you hold: 304 when it is current")
+]
+NOT_MODIFIED = ResponseSpec(None, description="Not modified: the ETag in If-None-Match is current")
 
 
 def matches(etag: str, if_none_match: str | None) -> bool:

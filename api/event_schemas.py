@@ -11,11 +11,12 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
-from api.etags import etag_response
+from api.contract import json_document
+from api.etags import NOT_MODIFIED, IfNoneMatch, etag_response
 from api.problems import ProblemError
 from domain.envelope import EnvelopeHeader
 from domain.registry import EventRegistry
@@ -128,28 +129,30 @@ class SchemasController(Controller):
         sync_to_thread=False,
         media_type=SCHEMA_JSON,
         summary="The JSON Schema (draft 2020-12) of one event type's `data`: its events' `dataschema`",
+        responses={200: json_document(SCHEMA_JSON, "The schema (see ETag)"), 304: NOT_MODIFIED},
     )
     def get_data_schema(
         self,
-        request: Request[Any, Any, Any],
         schemas: NamedDependency[EventSchemas],
         event_type: FromPath[str],
+        if_none_match: IfNoneMatch = None,
     ) -> Response[bytes]:
-        return schema_response(schemas.data(event_type), event_type, request.headers.get("if-none-match"))
+        return schema_response(schemas.data(event_type), event_type, if_none_match)
 
     @get(
         "/{event_type:str}" + ENVELOPE_SUFFIX,
         sync_to_thread=False,
         media_type=SCHEMA_JSON,
         summary="The JSON Schema (draft 2020-12) of one event type's whole CloudEvent",
+        responses={200: json_document(SCHEMA_JSON, "The schema (see ETag)"), 304: NOT_MODIFIED},
     )
     def get_envelope_schema(
         self,
-        request: Request[Any, Any, Any],
         schemas: NamedDependency[EventSchemas],
         event_type: FromPath[str],
+        if_none_match: IfNoneMatch = None,
     ) -> Response[bytes]:
-        return schema_response(schemas.envelope(event_type), event_type, request.headers.get("if-none-match"))
+        return schema_response(schemas.envelope(event_type), event_type, if_none_match)
 
 
 def schema_response(

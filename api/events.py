@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
@@ -26,6 +27,12 @@ from infra.api_keys import Principal
 from projections import queries
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
+Moment = Annotated[
+    str | None, QueryParameter(description="an RFC 3339 time", schema_extra={"format": "date-time"})
+]
+Cursor = Annotated[
+    str | None, QueryParameter(pattern=queries.EVENT_CURSOR, description="the previous page's `next_cursor`")
+]
 
 
 class EventsController(Controller):
@@ -38,14 +45,15 @@ class EventsController(Controller):
         *,
         request: Request[Any, Any, Any],
         deps: NamedDependency[ApiDeps],
+        read_after: NamedDependency[str | None],
         stream: FromQuery[str | None] = None,
         type: FromQuery[str | None] = None,
-        since: FromQuery[datetime | None] = None,
-        until: FromQuery[datetime | None] = None,
+        since: Moment = None,
+        until: Moment = None,
         limit: Limit = 100,
-        cursor: FromQuery[str | None] = None,
+        cursor: Cursor = None,
     ) -> EventList:
-        await await_consistency(request, deps, "archive")
+        await await_consistency(deps, "archive", read_after)
         where = queries.EventFilter(
             stream=stream, type=type, since=_in_utc("since", since), until=_in_utc("until", until)
         )
@@ -78,13 +86,21 @@ class EventsController(Controller):
         return ServerSentEvent(conversation_events(deps, principal, stream, after))
 
 
-def _in_utc(name: str, value: datetime | None) -> datetime | None:
-    """A time the database can take: 0001-01-01T00:10+05:00 is a valid ISO date but before year 1 in UTC."""
-    if value is None or value.tzinfo is None:
-        return value
+def _in_utc(name: str, value: str | None) -> datetime | None:
+    """An RFC 3339 time in UTC (one without an offset is taken as UTC). Parsed here, strictly: Litestar's
+    lax conversion read a number as a Unix time. Past the ends of what a datetime holds in UTC
+    (0001-01-01T00:10+05:00 is before year 1 there) a bound means "from the start" or "to the end"."""
+    if value is None:
+        return None
     try:
-        return value.astimezone(UTC)
-    except OverflowError:
+        moment = msgspec.convert(value, datetime)
+    except msgspec.ValidationError:
         raise ProblemError(
-            422, "validation", "The request is not valid", f"{name}: {value.isoformat()} is out of range"
+            422, "validation", "The request is not valid", f"{name}: not an RFC 3339 date-time"
         ) from None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        return datetime.min.replace(tzinfo=UTC) if moment.year == 1 else datetime.max.replace(tzinfo=UTC)

@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -28,7 +29,12 @@ def live() -> Health:
     return Health(status="ok")
 
 
-@get("/health/ready", tags=["operations"], summary="Redis, PostgreSQL and the projectors are usable")
+@get(
+    "/health/ready",
+    tags=["operations"],
+    summary="Redis, PostgreSQL and the projectors are usable",
+    responses={503: ResponseSpec(Health, description="One of them is not", generate_examples=False)},
+)
 async def ready(deps: NamedDependency[ApiDeps]) -> Response[Health]:
     checks = {"redis": False, "postgres": False, "projections": True}
     with contextlib.suppress(Exception):

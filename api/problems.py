@@ -31,6 +31,7 @@ from domain.errors import (
     ShreddedSubject,
     StreamOfAnotherTenant,
 )
+from domain.text import NUL_MESSAGE
 from infra.n8n.errors import N8nError
 from infra.observability import request_id
 
@@ -102,14 +103,20 @@ def on_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Pro
 
 # What a validation message quotes of the input ("Invalid enum value '…'"): dropped, the field is named.
 _QUOTED_VALUE = re.compile(r"^(Invalid (?:enum )?value) (['\"]).*\2(?= - at `|$)")
+# msgspec's words for a text that breaks NO_NUL (the pattern quoted with its backslash escaped).
+_BREAKS_NO_NUL = re.compile(r"^Expected `str` matching regex '\^\[\^\\+u0000\]\*\$'")
+
+
+def _said(item: dict[str, Any]) -> str:
+    message = str(item.get("message", ""))
+    if _BREAKS_NO_NUL.match(message):
+        return NUL_MESSAGE
+    return _QUOTED_VALUE.sub(r"\1", message)
 
 
 def on_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Problem]:
     errors = tuple(
-        FieldError(
-            field=str(item.get("key") or item.get("source") or "body"),
-            message=_QUOTED_VALUE.sub(r"\1", str(item.get("message", ""))),
-        )
+        FieldError(field=str(item.get("key") or item.get("source") or "body"), message=_said(item))
         for item in (exc.extra if isinstance(exc.extra, list) else [])
         if isinstance(item, dict)
     )
@@ -173,10 +180,7 @@ def on_invalid_input(request: Request[Any, Any, Any], exc: InvalidInput) -> Resp
         title="The request is not valid",
         status=HTTP_422_UNPROCESSABLE_ENTITY,
         detail=str(exc),
-        errors=tuple(
-            FieldError(field=field, message="the NUL character (U+0000) is not allowed in text")
-            for field in exc.fields
-        ),
+        errors=tuple(FieldError(field=field, message=NUL_MESSAGE) for field in exc.fields),
     )
     return problem_response(request, problem)
 

@@ -9,14 +9,15 @@ import msgspec
 
 from domain.conversation import MAX_MESSAGE_CHARS
 from domain.subject_events import CUSTOMER_REFERENCE
+from domain.text import NO_NUL
 from projections.agent_state import AgentStateDoc
 from projections.conversations import ConversationRow, MessageRow
 from projections.queries import ArchivedEvent, WorkflowSummary
 
-Title = Annotated[str, msgspec.Meta(max_length=200)]
+Title = Annotated[str, msgspec.Meta(max_length=200, pattern=NO_NUL)]
 Language = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}(-[A-Za-z]{2,4})?$")]
-MessageText = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_MESSAGE_CHARS)]
-Reason = Annotated[str, msgspec.Meta(max_length=2000)]
+MessageText = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_MESSAGE_CHARS, pattern=NO_NUL)]
+Reason = Annotated[str, msgspec.Meta(max_length=2000, pattern=NO_NUL)]
 CustomerReference = Annotated[
     str,
     msgspec.Meta(
@@ -43,7 +44,7 @@ class CloseBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
 
 
 CredentialType = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z][A-Za-z0-9]{0,99}$")]
-CredentialName = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+CredentialName = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=NO_NUL)]
 
 
 class ApproveBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

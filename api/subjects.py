@@ -6,14 +6,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, delete
+from litestar import Controller, Response, delete
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
 from api.auth import ADMIN
 from api.commanding import accepted, run_command
-from api.deps import ApiDeps
+from api.contract import problems
+from api.deps import ApiDeps, CommandRequest
 from api.problems import ProblemError
+from api.schemas import Accepted
 from commands.context import CommandContext
 from commands.subjects import shred_subject
 
@@ -30,18 +32,19 @@ class SubjectsController(Controller):
         status_code=202,
         summary="Shred a subject — a conversation, or `customer:<reference>` and every conversation about "
         "that customer: destroy their data keys; their sealed fields read [shredded]",
+        responses=problems({409: "this API's store seals nothing"}),
     )
     async def shred(
         self,
-        request: Request[Any, Any, Any],
+        command: NamedDependency[CommandRequest],
         deps: NamedDependency[ApiDeps],
         subject_id: FromPath[str],
         reason: Reason = "",
-    ) -> Response[bytes]:
+    ) -> Response[Accepted]:
         async def run(ctx: CommandContext) -> Any:
             cipher = deps.store.cipher
             if cipher is None:
                 raise ProblemError(409, "not-configured", "Not configured", "this store seals nothing")
             return accepted(await shred_subject(deps.store, cipher.keys, ctx, subject_id, reason=reason))
 
-        return await run_command(request, deps, run)
+        return await run_command(command, deps, run)

@@ -12,7 +12,8 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from api import reveal
 from api.auth import CHAT, READ
 from api.commanding import accepted, run_command
-from api.deps import ApiDeps, await_consistency, found, or_bad_cursor, tenant_of
+from api.contract import problems
+from api.deps import ApiDeps, CommandRequest, await_consistency, found, or_bad_cursor, tenant_of
 from api.problems import ProblemError
 from api.schemas import Accepted, ApproveBody, DeployBody, RejectBody, RetireBody, WorkflowList
 from commands.context import CommandContext
@@ -24,7 +25,11 @@ from projections.workflows import Revision, WorkflowDoc
 
 VIEWS = "workflow_views"
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
+Cursor = Annotated[
+    str | None, QueryParameter(pattern=queries.KEYSET_CURSOR, description="the previous page's `next_cursor`")
+]
 Status = WorkflowStatus
+SHREDDED = "the conversation it was drafted from was shredded: nothing more may be written for it"
 
 
 class WorkflowsController(Controller):
@@ -37,12 +42,13 @@ class WorkflowsController(Controller):
         *,
         request: Request[Any, Any, Any],
         deps: NamedDependency[ApiDeps],
+        read_after: NamedDependency[str | None],
         limit: Limit = 50,
-        cursor: FromQuery[str | None] = None,
+        cursor: Cursor = None,
         status: FromQuery[Status | None] = None,
         conversation_id: FromQuery[str | None] = None,
     ) -> WorkflowList:
-        await await_consistency(request, deps, VIEWS)
+        await await_consistency(deps, VIEWS, read_after)
         where = queries.WorkflowFilter(status=status, conversation_id=conversation_id)
         page = queries.Page(limit=limit, after=cursor)
         rows = await or_bad_cursor(queries.list_workflows(deps.pool, tenant_of(request), where, page))
@@ -52,9 +58,13 @@ class WorkflowsController(Controller):
 
     @get("/{workflow_id:str}", opt=READ, summary="One workflow: its status, revisions and decisions")
     async def one(
-        self, request: Request[Any, Any, Any], deps: NamedDependency[ApiDeps], workflow_id: FromPath[str]
+        self,
+        request: Request[Any, Any, Any],
+        deps: NamedDependency[ApiDeps],
+        read_after: NamedDependency[str | None],
+        workflow_id: FromPath[str],
     ) -> WorkflowDoc:
-        await await_consistency(request, deps, VIEWS)
+        await await_consistency(deps, VIEWS, read_after)
         return await opened(deps, tenant_of(request), workflow_id)
 
     @get(
@@ -66,10 +76,11 @@ class WorkflowsController(Controller):
         self,
         request: Request[Any, Any, Any],
         deps: NamedDependency[ApiDeps],
+        read_after: NamedDependency[str | None],
         workflow_id: FromPath[str],
         revision: FromPath[int],
     ) -> Revision:
-        await await_consistency(request, deps, VIEWS)
+        await await_consistency(deps, VIEWS, read_after)
         doc = await opened(deps, tenant_of(request), workflow_id)
         wanted = next((r for r in doc.revisions if r.revision == revision), None)
         if wanted is None:
@@ -78,28 +89,40 @@ class WorkflowsController(Controller):
             )
         return wanted
 
-    @post("/{workflow_id:str}/approve", opt=CHAT, status_code=202, summary="Approve the current revision")
+    @post(
+        "/{workflow_id:str}/approve",
+        opt=CHAT,
+        status_code=202,
+        summary="Approve the current revision",
+        responses=problems({410: SHREDDED}),
+    )
     async def approve(
         self,
-        request: Request[Any, Any, Any],
+        command: NamedDependency[CommandRequest],
         deps: NamedDependency[ApiDeps],
         workflow_id: FromPath[str],
         data: JSONBody[ApproveBody | None] = None,
-    ) -> Response[bytes]:
+    ) -> Response[Accepted]:
         return await run_command(
-            request, deps, lambda ctx: approve(deps, workflow_id, data or ApproveBody(), ctx)
+            command, deps, lambda ctx: approve(deps, workflow_id, data or ApproveBody(), ctx)
         )
 
-    @post("/{workflow_id:str}/reject", opt=CHAT, status_code=202, summary="Reject the current revision")
+    @post(
+        "/{workflow_id:str}/reject",
+        opt=CHAT,
+        status_code=202,
+        summary="Reject the current revision",
+        responses=problems({410: SHREDDED}),
+    )
     async def reject(
         self,
-        request: Request[Any, Any, Any],
+        command: NamedDependency[CommandRequest],
         deps: NamedDependency[ApiDeps],
         workflow_id: FromPath[str],
         data: JSONBody[RejectBody | None] = None,
-    ) -> Response[bytes]:
+    ) -> Response[Accepted]:
         return await run_command(
-            request, deps, lambda ctx: reject(deps, workflow_id, data or RejectBody(), ctx)
+            command, deps, lambda ctx: reject(deps, workflow_id, data or RejectBody(), ctx)
         )
 
     @post(
@@ -107,28 +130,35 @@ class WorkflowsController(Controller):
         opt=CHAT,
         status_code=202,
         summary="Deploy the approved revision again (after a failure, or with other credentials)",
+        responses=problems({409: "no n8n instance is configured for the tenant", 410: SHREDDED}),
     )
     async def deploy(
         self,
-        request: Request[Any, Any, Any],
+        command: NamedDependency[CommandRequest],
         deps: NamedDependency[ApiDeps],
         workflow_id: FromPath[str],
         data: JSONBody[DeployBody | None] = None,
-    ) -> Response[bytes]:
+    ) -> Response[Accepted]:
         return await run_command(
-            request, deps, lambda ctx: deploy(deps, workflow_id, data or DeployBody(), ctx)
+            command, deps, lambda ctx: deploy(deps, workflow_id, data or DeployBody(), ctx)
         )
 
-    @post("/{workflow_id:str}/retire", opt=CHAT, status_code=202, summary="Retire it (deactivated in n8n)")
+    @post(
+        "/{workflow_id:str}/retire",
+        opt=CHAT,
+        status_code=202,
+        summary="Retire it (deactivated in n8n)",
+        responses=problems({410: SHREDDED}),
+    )
     async def retire(
         self,
-        request: Request[Any, Any, Any],
+        command: NamedDependency[CommandRequest],
         deps: NamedDependency[ApiDeps],
         workflow_id: FromPath[str],
         data: JSONBody[RetireBody | None] = None,
-    ) -> Response[bytes]:
+    ) -> Response[Accepted]:
         return await run_command(
-            request, deps, lambda ctx: retire(deps, workflow_id, data or RetireBody(), ctx)
+            command, deps, lambda ctx: retire(deps, workflow_id, data or RetireBody(), ctx)
         )
 
 

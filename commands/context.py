@@ -61,12 +61,17 @@ class BadToken(ValueError):
     """A consistency token that is not one we issue."""
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits only: str.isdigit() is also true of "²", which int() refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def decode_token(token: str) -> dict[int, str]:
     out: dict[int, str] = {}
     for n, part in enumerate(filter(None, token.split(",")), start=1):
         partition, _, log_id = part.partition(":")
         ms, _, seq = log_id.partition("-")
-        if not (partition.isdigit() and ms.isdigit() and seq.isdigit()):
+        if not (_digits(partition) and _digits(ms) and _digits(seq)):
             # Which part, never what it holds: errors do not repeat what the caller sent.
             raise BadToken(f"part {n} is not <partition>:<ms>-<seq>")
         out[int(partition)] = log_id

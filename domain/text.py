@@ -8,6 +8,11 @@ from typing import Any
 
 import msgspec
 
+# The same rule as a JSON Schema pattern (ECMA and Python's `re` read `\u0000` alike), for the API's
+# declared types: text without U+0000.
+NO_NUL = r"^[^\u0000]*$"
+NUL_MESSAGE = "the NUL character (U+0000) is not allowed in text"
+
 
 def nul_fields(value: Any, path: str = "") -> list[str]:
     """Paths (`Type.field[2].key`) of the strings inside `value` that contain U+0000."""

@@ -93,6 +93,12 @@ def state_name(state: CircuitState) -> Literal["closed", "open", "half_open"]:
             return "half_open"
 
 
+def consecutive_failures(state: CircuitState, config: CircuitConfig) -> int:
+    """The transient failures in a row so far: counted while closed; an open or half-open circuit got
+    there by reaching the threshold and has not seen an answer since."""
+    return state.failures if isinstance(state, Closed) else config.failure_threshold
+
+
 class CircuitBreaker:
     """The mutable holder around the pure transitions; one instance per provider."""
 

@@ -15,8 +15,15 @@ from typing import Final, Protocol, runtime_checkable
 
 import msgspec
 
+from domain.provider_status import ProviderStatus
 from domain.types import AgentRole, Sensitivity
-from inference.circuit import CircuitBreaker, CircuitBreakerProvider, CircuitConfig
+from inference.circuit import (
+    CircuitBreaker,
+    CircuitBreakerProvider,
+    CircuitConfig,
+    consecutive_failures,
+    state_name,
+)
 from inference.outbound import Verdict, classify_outbound, pseudonymise_all, with_context
 from inference.provider import (
     TRANSIENT_ERRORS,
@@ -112,6 +119,21 @@ class Gateway:
         if isinstance(decision, Refusal):
             return refused(call, verdict.sensitivity, f"{verdict.describe()}: {decision.reason}")
         return await self._follow(call, verdict, decision)
+
+    def status(self) -> list[ProviderStatus]:
+        """Each configured target as it stands now: its provider, model, locality and circuit. Pure:
+        it asks no provider and moves no breaker (an open circuit past its cool-down still says open)."""
+        return [
+            ProviderStatus(
+                target=target,
+                name=provider.name,
+                model=self._model_ids.get(target, "unknown"),
+                locality=provider.locality,
+                circuit=state_name(provider.breaker.state),
+                failures=consecutive_failures(provider.breaker.state, provider.breaker.config),
+            )
+            for target, provider in self._providers.items()
+        ]
 
     def targets(self) -> tuple[Target, ...]:
         """The configured providers, in the order local, cloud, offline."""

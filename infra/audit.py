@@ -8,6 +8,9 @@ Per partition, in bulk reads (a round trip per few thousand entries, never one p
    its id index names (compared through their leaf hashes), in version order;
 4. the log entries no aggregate event claimed: foreign, orphaned, differing or duplicated.
 Events appended while the audit runs are left for the next one, never reported.
+
+A tenant's audit (`tenant=`) reads the same log and checkpoints, but walks only the tenant's streams and
+reports only the unclaimed entries that are the tenant's (infra/audit_scope.py).
 """
 
 from __future__ import annotations
@@ -18,11 +21,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import msgspec
-from redis.asyncio import Redis
 
 from domain.chain import ChainProblem, check_head, check_stream, parse_document
 from domain.merkle import Frontier
 from infra.audit_checkpoints import CheckpointCheck, signed_checkpoints
+from infra.audit_reads import RawEntry, entry_order, event_of, pipelined, raw_replies, version_of, xrange_raw
+from infra.audit_scope import TenantScope, tenant_scope
 from infra.checkpoints import CheckpointRecord
 from infra.crypto.signing import Verifier
 from infra.event_store import READ_CHUNK, Head, RedisEventStore
@@ -50,32 +54,44 @@ async def verify_store(
     checkpoints: Sequence[CheckpointRecord] = (),
     verifier: Verifier | None = None,
     partitions: Iterable[int] | None = None,
+    tenant: str | None = None,
 ) -> AuditReport:
     """Checkpoints must be read before the audit starts: one signed later may cover entries it will
-    not read. Without a verifier, signatures are not checked (roots still are)."""
+    not read. Without a verifier, signatures are not checked (roots still are). `tenant`: that tenant's
+    streams only, and nothing of another's in the report."""
     chosen = range(store.keys.partitions) if partitions is None else partitions
-    reports = [await verify_partition(store, p, checkpoints, verifier) for p in chosen]
+    reports = [await verify_partition(store, p, checkpoints, verifier, tenant) for p in chosen]
     return merged(reports)
 
 
 async def verify_partition(
-    store: RedisEventStore, partition: int, checkpoints: Sequence[CheckpointRecord], verifier: Verifier | None
+    store: RedisEventStore,
+    partition: int,
+    checkpoints: Sequence[CheckpointRecord],
+    verifier: Verifier | None,
+    tenant: str | None = None,
 ) -> AuditReport:
     report = AuditReport()
     keys = store.keys.partition(partition)
     mine = [c for c in checkpoints if c.partition == partition]
     signed = signed_checkpoints(store.keys.prefix, keys, mine, verifier, report.problems)
     end = await store.log_end(partition)  # before the heads: every entry up to it has one
+    client = raw_replies(await store.redis.client_for_key(keys.log))
+    heads = await store.streams(partition)
+    scope = None if tenant is None else await tenant_scope(client, keys, tenant, heads)
     audit = _PartitionAudit(
-        client=_raw_replies(await store.redis.client_for_key(keys.log)),
+        client=client,
         keys=keys,
-        heads=await store.streams(partition),
-        end=_entry_id(end.encode()),
+        heads=heads if scope is None else scope.heads,
+        end=entry_order(end.encode()),
         report=report,
+        scope=scope,
     )
     await audit.walk_log(end, CheckpointCheck(keys, signed))
     await audit.walk_streams()
     await audit.leftovers()
+    if scope is not None:
+        report.problems = [scope.told(problem) for problem in report.problems]
     return report
 
 
@@ -90,32 +106,6 @@ def merged(reports: Iterable[AuditReport]) -> AuditReport:
         out.problems += report.problems
         out.foreign += report.foreign
     return out
-
-
-RawEntry = tuple[bytes, list[bytes]]  # XRANGE as the server answers it: id, [field, value, …]
-
-
-def _raw_replies(client: Redis) -> Redis:
-    """The client on the same connections, without redis-py's XRANGE reply parsing (a dict per entry:
-    a third of the audit's time)."""
-    raw = Redis(connection_pool=client.connection_pool)
-    raw.response_callbacks.pop("XRANGE", None)
-    return raw
-
-
-def _event(fields: list[bytes]) -> bytes | None:
-    """The `event` field of an entry (ours have no other)."""
-    if len(fields) == 2 and fields[0] == b"event":
-        return fields[1]
-    named = dict(zip(fields[::2], fields[1::2], strict=False))
-    return named.get(b"event")
-
-
-async def _xrange(
-    client: AnyRedis, key: str, start: str, end: str = "+", count: int = READ_CHUNK
-) -> list[RawEntry]:
-    reply: Any = await client.execute_command("XRANGE", key, start, end, "COUNT", count)
-    return list(reply or [])
 
 
 class _Claim(msgspec.Struct, frozen=True):
@@ -136,8 +126,11 @@ class _PartitionAudit:
         heads: dict[str, Head],
         end: tuple[int, int],
         report: AuditReport,
+        scope: TenantScope | None = None,
     ) -> None:
         self.client, self.keys, self.heads, self.end, self.report = client, keys, heads, end, report
+        self.scope = scope
+        self.mentions: set[bytes] = set()  # in a tenant's audit: the entries that may be the tenant's
         # log entry id → (leaf index, leaf hash); an entry is removed once its aggregate event claims it
         self.copies: dict[bytes, tuple[int, bytes]] = {}
         self.ids: dict[bytes, bytes] = {}  # the id index, read before the streams
@@ -152,8 +145,11 @@ class _PartitionAudit:
                 full = len(entries) == LOG_CHUNK
                 ahead = self._log_after("(" + entries[-1][0].decode(), end) if full else None
                 for entry_id, fields in entries:
-                    leaf = _sha256(b"\x00" + (_event(fields) or b"")).digest()
+                    raw = event_of(fields) or b""
+                    leaf = _sha256(b"\x00" + raw).digest()
                     self.copies[entry_id] = (frontier.size, leaf)
+                    if self.scope is not None and self.scope.may_hold(raw):
+                        self.mentions.add(entry_id)
                     frontier.append(leaf)
                     if checkpoints.due(frontier.size):
                         self.report.problems += checkpoints.check(frontier, entry_id.decode())
@@ -165,7 +161,7 @@ class _PartitionAudit:
         self.report.log_entries += frontier.size
 
     def _log_after(self, start: str, end: str) -> asyncio.Task[list[RawEntry]]:
-        return asyncio.create_task(_xrange(self.client, self.keys.log, start, end, count=LOG_CHUNK))
+        return asyncio.create_task(xrange_raw(self.client, self.keys.log, start, end, count=LOG_CHUNK))
 
     async def walk_streams(self) -> None:
         self.ids = await self._read_ids()
@@ -189,7 +185,7 @@ class _PartitionAudit:
     def _streams_of(self, group: list[str]) -> asyncio.Task[list[Any]]:
         """The first READ_CHUNK entries of each stream of the group, in one round trip, asked ahead."""
         commands = [("XRANGE", self.keys.stream(s), "-", "+", "COUNT", READ_CHUNK) for s in group]
-        return asyncio.create_task(_pipeline(self.client, commands))
+        return asyncio.create_task(pipelined(self.client, commands))
 
     async def _read_ids(self) -> dict[bytes, bytes]:
         """The partition's id index (event id → "<version> <log id> …"), scanned in bulk: one lookup per
@@ -207,18 +203,18 @@ class _PartitionAudit:
         entries, chunk = list(first), first
         while len(chunk) == READ_CHUNK:
             after = "(" + chunk[-1][0].decode()
-            chunk = await _xrange(self.client, self.keys.stream(stream), after)
+            chunk = await xrange_raw(self.client, self.keys.stream(stream), after)
             entries += chunk
         return entries
 
     async def _check_stream(self, stream: str, entries: list[RawEntry]) -> list[_Claim]:
         head = self.heads[stream]
         self.report.streams += 1
-        if entries and _version(entries[-1][0]) > head.version:
+        if entries and version_of(entries[-1][0]) > head.version:
             fresh: Any = await self.client.execute_command("HGET", self.keys.heads, stream)
-            if fresh is not None and int(fresh.split(b" ", 1)[0]) >= _version(entries[-1][0]):
-                entries = [e for e in entries if _version(e[0]) <= head.version]  # appended while we read
-        read = [(_version(entry_id), _event(fields) or b"") for entry_id, fields in entries]
+            if fresh is not None and int(fresh.split(b" ", 1)[0]) >= version_of(entries[-1][0]):
+                entries = [e for e in entries if version_of(e[0]) <= head.version]  # appended while we read
+        read = [(version_of(entry_id), event_of(fields) or b"") for entry_id, fields in entries]
         cursor, problems, ids = check_stream(stream, read)
         self.report.problems += problems
         self.report.events += len(read)
@@ -237,7 +233,7 @@ class _PartitionAudit:
             parts = record.split(b" ", 2) if record and claim.event_id else []
             log_id: bytes = parts[1] if len(parts) > 1 else b""
             copy = self.copies.get(log_id)
-            if copy is None and log_id and _entry_id(log_id) > self.end:
+            if copy is None and log_id and entry_order(log_id) > self.end:
                 continue  # appended after the log was read
             if copy is None or copy[1] != claim.leaf:
                 where = f"{claim.stream}@{claim.version}"
@@ -254,35 +250,46 @@ class _PartitionAudit:
             last_index[claim.stream] = copy[0]
 
     async def leftovers(self) -> None:
-        """The log entries no aggregate event claimed (each read again: there are few, or it is bad)."""
-        left = list(self.copies)
+        """The log entries no aggregate event claimed (each read again: there are few, or it is bad);
+        in a tenant's audit, only those that may be the tenant's."""
+        left = [i for i in self.copies if self.scope is None or i in self.mentions]
         for start in range(0, len(left), READ_CHUNK):
             chunk = left[start : start + READ_CHUNK]
-            found = await _pipeline(self.client, [("XRANGE", self.keys.log, i, i) for i in chunk])
-            ours: list[tuple[str, bytes, str, int]] = []
-            for log_id, entry in zip(chunk, found, strict=True):
-                where = f"{self.keys.log} {log_id.decode()}"
-                raw = _event(entry[0][1]) if entry else None
-                stream, version = _address(parse_document(raw) if raw is not None else None)
-                if stream is None or version is None:
-                    detail = "no `event` field" if raw is None else "`event` is not one of our CloudEvents"
-                    self.report.foreign.append(ChainProblem(where=where, kind="foreign", detail=detail))
-                elif stream not in self.heads:
-                    detail = f"stream {stream!r} has no head"
-                    self.report.problems.append(ChainProblem(where=where, kind="orphan", detail=detail))
-                else:
-                    ours.append((where, raw or b"", stream, version))
+            found = await pipelined(self.client, [("XRANGE", self.keys.log, i, i) for i in chunk])
+            ours = [
+                unclaimed
+                for log_id, entry in zip(chunk, found, strict=True)
+                if (unclaimed := self._sort_out(f"{self.keys.log} {log_id.decode()}", entry)) is not None
+            ]
             commands = [("XRANGE", self.keys.stream(s), f"{v}-0", f"{v}-0") for _, _, s, v in ours]
             for (where, raw, stream, version), twin in zip(
-                ours, await _pipeline(self.client, commands), strict=True
+                ours, await pipelined(self.client, commands), strict=True
             ):
                 self.report.problems.append(_unclaimed(where, raw, f"{stream}@{version}", twin))
+
+    def _sort_out(self, where: str, entry: Any) -> tuple[str, bytes, str, int] | None:
+        """An unclaimed entry that names a stream we know, to compare with it; None once reported as
+        foreign or orphan, or when a tenant's audit finds it is not the tenant's (then nothing is said)."""
+        raw = event_of(entry[0][1]) if entry else None
+        document = parse_document(raw) if raw is not None else None
+        if self.scope is not None and (document is None or not self.scope.owns(document)):
+            return None
+        stream, version = _address(document)
+        if stream is None or version is None:
+            detail = "no `event` field" if raw is None else "`event` is not one of our CloudEvents"
+            self.report.foreign.append(ChainProblem(where=where, kind="foreign", detail=detail))
+        elif stream not in self.heads:
+            detail = f"stream {stream!r} has no head"
+            self.report.problems.append(ChainProblem(where=where, kind="orphan", detail=detail))
+        else:
+            return where, raw or b"", stream, version
+        return None
 
 
 def _unclaimed(where: str, raw: bytes, address: str, twin: Any) -> ChainProblem:
     if not twin:
         return ChainProblem(where=where, kind="log_mismatch", detail=f"{address} is missing")
-    if _event(twin[0][1]) != raw:
+    if event_of(twin[0][1]) != raw:
         return ChainProblem(where=where, kind="log_mismatch", detail=f"differs from {address}")
     detail = f"a second copy of {address}: its id index names another log entry"
     return ChainProblem(where=where, kind="duplicate", detail=detail)
@@ -295,22 +302,3 @@ def _address(document: dict[str, Any] | None) -> tuple[str | None, int | None]:
     if not isinstance(stream, str) or not isinstance(version, int) or "id" not in document:
         return None, None
     return stream, version
-
-
-def _version(entry_id: bytes) -> int:
-    return int(entry_id.split(b"-", 1)[0])
-
-
-def _entry_id(log_id: bytes) -> tuple[int, int]:
-    ms, _, seq = log_id.partition(b"-")
-    return int(ms), int(seq or b"0")
-
-
-async def _pipeline(client: AnyRedis, commands: Iterable[tuple[Any, ...]]) -> list[Any]:
-    commands = list(commands)
-    if not commands:
-        return []
-    pipe = client.pipeline(transaction=False)
-    for command in commands:
-        pipe.execute_command(*command)
-    return list(await pipe.execute())

@@ -107,6 +107,12 @@ class KeySpace(msgspec.Struct, frozen=True, kw_only=True):
         return f"{self.prefix}:{{dk:{tenant}}}:members:{subject}"
 
     @property
+    def provider_reports(self) -> str:
+        """Hash: `<hostname>:<pid>` → the JSON report of the model providers that process may call
+        (infra/provider_reports.py)."""
+        return f"{self.prefix}:{{ops}}:providers"
+
+    @property
     def data_keys_shredded(self) -> str:
         """The channel every process hears a shredding on, to drop the keys it cached."""
         return f"{self.prefix}:dk:shredded"

@@ -19,6 +19,7 @@ from projections.conversations import (
     evolve_conversation,
     message_rows,
 )
+from projections.inference_costs import CostRow, cost_key, evolve_cost
 from projections.read_model import AppendModel, DocumentModel, ProjectorSpec, RowCodec, plain_codec
 from projections.sbom_inputs import SbomSubject, SourceRow, evolve_subject, source_rows, subject_key
 from projections.sbom_model import SbomModel
@@ -144,6 +145,9 @@ SBOMS = SbomModel(
     generator=_generator_version(),
 )
 ARCHIVE = AppendModel(table="event_archive", codec=plain_codec(ArchiveRow), rows_of=archive_rows)
+INFERENCE_COSTS = DocumentModel(
+    table="inference_costs", key="bucket", codec=plain_codec(CostRow), key_of=cost_key, evolve=evolve_cost
+)
 
 PROJECTORS: tuple[ProjectorSpec, ...] = (
     ProjectorSpec(name="conversation_views", models=(CONVERSATIONS, MESSAGES, AGENT_STATE)),
@@ -151,6 +155,7 @@ PROJECTORS: tuple[ProjectorSpec, ...] = (
     ProjectorSpec(name="archive", models=(ARCHIVE,)),
     # Order matters: the SBOMs read the two folds before them, as this batch left them.
     ProjectorSpec(name="sbom", models=(SBOM_SOURCES, SBOM_SUBJECTS, SBOMS)),
+    ProjectorSpec(name="operations_views", models=(INFERENCE_COSTS,)),
 )
 
 

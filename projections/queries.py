@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -10,6 +11,7 @@ import msgspec
 
 from projections.agent_state import AgentStateDoc
 from projections.conversations import ConversationRow, MessageRow
+from projections.inference_costs import DailyCost
 from projections.read_model import Conn
 from projections.workflows import WorkflowDoc
 
@@ -17,6 +19,16 @@ Source = Conn | asyncpg.Pool  # a connection, or the pool itself for one-stateme
 
 _doc = msgspec.json.Decoder(AgentStateDoc)
 _workflow = msgspec.json.Decoder(WorkflowDoc)
+
+
+# Keyset cursors, opaque to callers; every string a pattern matches is a position to read after, so a
+# client generated from the OpenAPI document never sends one that is refused. Times are microseconds
+# since the epoch: 17 digits reach the year 5138, within what Python and PostgreSQL hold.
+KEYSET_CURSOR = r"^([0-9]{1,17})[.]([^\u0000]*)$"  # <time µs>.<id> (PostgreSQL text holds no U+0000)
+EVENT_CURSOR = r"^([0-9]{1,17})[.]([0-9]{1,18})[.]([^\u0000]*)$"  # <log time µs>.<version>.<stream>
+VERSION_CURSOR = r"^[0-9]{1,18}$"  # a version, compared as a bigint (which holds 18 digits)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 class Page(msgspec.Struct, frozen=True, kw_only=True):
@@ -54,15 +66,15 @@ async def get_conversation(conn: Source, tenant: str, conversation_id: str) -> C
 async def list_conversations(
     conn: Source, tenant: str, page: Page, customer_id: str | None = None
 ) -> list[ConversationRow]:
-    """Newest first (of one customer's, when named); the cursor is `<started_at iso>|<conversation_id>`."""
-    started, cid = _split_cursor(page.after)
+    """Newest first (of one customer's, when named); the cursor is `<started_at µs>.<conversation_id>`."""
+    started, cid = _split_cursor(page.after, KEYSET_CURSOR)
     rows = await conn.fetch(
         "SELECT * FROM conversations WHERE tenant = $1 "
         "AND ($2::timestamptz IS NULL OR (started_at, conversation_id) < ($2, $3)) "
         "AND ($5::text IS NULL OR customer_id = $5) "
         "ORDER BY started_at DESC, conversation_id DESC LIMIT $4",
         tenant,
-        datetime.fromisoformat(started) if started else None,
+        started,
         cid,
         page.limit,
         customer_id,
@@ -71,15 +83,15 @@ async def list_conversations(
 
 
 def conversation_cursor(row: ConversationRow) -> str:
-    return f"{row.started_at.isoformat()}|{row.conversation_id}"
+    return f"{_micros(row.started_at)}.{row.conversation_id}"
 
 
 async def list_messages(conn: Source, tenant: str, conversation_id: str, page: Page) -> list[MessageRow]:
-    if page.after and not page.after.isdigit():
+    if page.after and not re.match(VERSION_CURSOR, page.after):
         raise BadCursor("the cursor is not one this API issued")
     after = int(page.after) if page.after else 0
     rows = await conn.fetch(
-        "SELECT * FROM messages WHERE tenant = $1 AND conversation_id = $2 AND version > $3 "
+        "SELECT * FROM messages WHERE tenant = $1 AND conversation_id = $2 AND version > $3::bigint "
         "ORDER BY version LIMIT $4",
         tenant,
         conversation_id,
@@ -123,8 +135,8 @@ async def get_workflow(conn: Source, tenant: str, workflow_id: str) -> WorkflowD
 async def list_workflows(
     conn: Source, tenant: str, where: WorkflowFilter, page: Page
 ) -> list[WorkflowSummary]:
-    """Newest first; the cursor is `<created_at iso>|<workflow_id>`."""
-    created, wid = _split_cursor(page.after)
+    """Newest first; the cursor is `<created_at µs>.<workflow_id>`."""
+    created, wid = _split_cursor(page.after, KEYSET_CURSOR)
     rows = await conn.fetch(
         "SELECT workflow_id, conversation_id, name, status, revision, created_at, updated_at FROM workflows "
         "WHERE tenant = $1 AND ($2::text IS NULL OR status = $2) "
@@ -134,7 +146,7 @@ async def list_workflows(
         tenant,
         where.status,
         where.conversation_id,
-        datetime.fromisoformat(created) if created else None,
+        created,
         wid,
         page.limit,
     )
@@ -142,24 +154,24 @@ async def list_workflows(
 
 
 def workflow_cursor(row: WorkflowSummary) -> str:
-    return f"{row.created_at.isoformat()}|{row.workflow_id}"
+    return f"{_micros(row.created_at)}.{row.workflow_id}"
 
 
 async def list_events(conn: Source, tenant: str, where: EventFilter, page: Page) -> list[ArchivedEvent]:
-    """Oldest first; the cursor is `<log time iso>|<stream>|<version>`."""
-    time_after, stream_after, version_after = _split_cursor(page.after, parts=3)
+    """Oldest first; the cursor is `<log time µs>.<version>.<stream>`."""
+    time_after, version_after, stream_after = _split_cursor(page.after, EVENT_CURSOR)
     rows = await conn.fetch(
         "SELECT stream, version, type, time, log_id, partition, event FROM event_archive WHERE tenant = $1 "
         "AND ($2::text IS NULL OR stream = $2) AND ($3::text IS NULL OR type = $3) "
         "AND ($4::timestamptz IS NULL OR time >= $4) AND ($5::timestamptz IS NULL OR time < $5) "
-        "AND ($6::timestamptz IS NULL OR (time, stream, version) > ($6, $7, $8)) "
+        "AND ($6::timestamptz IS NULL OR (time, stream, version) > ($6, $7, $8::bigint)) "
         "ORDER BY time, stream, version LIMIT $9",
         tenant,
         where.stream,
         where.type,
         where.since,
         where.until,
-        datetime.fromisoformat(time_after) if time_after else None,
+        time_after,
         stream_after,
         int(version_after) if version_after else None,
         page.limit,
@@ -168,26 +180,27 @@ async def list_events(conn: Source, tenant: str, where: EventFilter, page: Page)
 
 
 def event_cursor(event: ArchivedEvent) -> str:
-    return f"{event.time.isoformat()}|{event.stream}|{event.version}"
+    return f"{_micros(event.time)}.{event.version}.{event.stream}"
 
 
 class BadCursor(ValueError):
     """A pagination cursor that is not one we issued."""
 
 
-def _split_cursor(cursor: str | None, parts: int = 2) -> list[Any]:
+def _split_cursor(cursor: str | None, pattern: str) -> list[Any]:
+    """The cursor's parts, its time first (as a datetime); all None without a cursor."""
+    parts = re.compile(pattern).groups
     if not cursor:
         return [None] * parts
-    pieces = cursor.split("|")
-    if len(pieces) != parts:
+    matched = re.match(pattern, cursor)
+    if matched is None:
         raise BadCursor("the cursor is not one this API issued")
-    try:
-        datetime.fromisoformat(pieces[0])
-        if parts == 3:
-            int(pieces[2])
-    except ValueError:
-        raise BadCursor("the cursor is not one this API issued") from None
-    return pieces
+    micros, *rest = matched.groups()
+    return [_EPOCH + int(micros) * _MICROSECOND, *rest]
+
+
+def _micros(moment: datetime) -> int:
+    return (moment - _EPOCH) // _MICROSECOND
 
 
 class StoredSbom(msgspec.Struct, frozen=True, kw_only=True):
@@ -233,3 +246,16 @@ async def get_sbom(conn: Source, tenant: str, workflow_id: str, revision: int | 
     )
     sbom = StoredSbom(revision=row["revision"], document=row["document"], etag=row["etag"]) if row else None
     return SbomLookup(revisions=numbers, revision=wanted, sbom=sbom)
+
+
+async def list_daily_costs(conn: Source, tenant: str, since: date) -> list[DailyCost]:
+    """The tenant's model calls per day (from `since`, UTC), provider and model, oldest day first."""
+    rows = await conn.fetch(
+        "SELECT day, provider, model, sum(calls)::bigint AS calls, sum(refused)::bigint AS refused, "
+        "sum(input_tokens)::bigint AS input_tokens, sum(output_tokens)::bigint AS output_tokens, "
+        "sum(cost_micro_usd)::bigint AS cost_micro_usd FROM inference_costs "
+        "WHERE tenant = $1 AND day >= $2 GROUP BY day, provider, model ORDER BY day, provider, model",
+        tenant,
+        since,
+    )
+    return [DailyCost(**dict(row)) for row in rows]

@@ -25,6 +25,7 @@ from infra.cli import early_stop
 from infra.cli.demo import WAIT_S, ErrorCount, check_read_side, play
 from infra.cli.demo import deploy as deploy_demo
 from infra.postgres import create_pool, migrate
+from infra.provider_reports import reporting_providers
 from infra.runtime import Infrastructure, StartupError, open_infrastructure
 from infra.settings import Settings
 from projections.catalog import PROJECTORS
@@ -96,6 +97,13 @@ async def open_gateway(notes: list[str] | None = None) -> AsyncIterator[Gateway]
         await gateway.aclose()
 
 
+def reporting(infra: Infrastructure, gateway: Gateway | None) -> contextlib.AbstractAsyncContextManager[None]:
+    """The provider reports of a process that runs the process managers (`gateway`: theirs), for the
+    API's operations route; None: no managers here, nothing to report."""
+    status = gateway.status if gateway is not None else None
+    return reporting_providers(infra.redis.client, infra.store.keys, status, infra.notes)
+
+
 async def until_signalled() -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -110,6 +118,7 @@ async def demo(settings: Settings, args: argparse.Namespace) -> int:
         open_infrastructure(settings) as infra,
         open_pool(infra) as pool,
         open_gateway(infra.notes) as gateway,
+        reporting(infra, gateway),
     ):
         print_notes(infra)
         runtime = runtime_for(infra, pool, gateway, poll_ms=20, auto_approve=True)
@@ -138,6 +147,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
         open_pool(infra) as pool,
         open_gateway(infra.notes) as gateway,
         checkpointing(infra.store, pool, infra.keyring, settings.checkpoint_interval_s, infra.notes),
+        reporting(infra, gateway),
     ):
         print_notes(infra)
         runtime = runtime_for(infra, pool, gateway)
@@ -239,14 +249,16 @@ async def migrate_db(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 async def worker(settings: Settings, args: argparse.Namespace) -> int:
+    managers = args.handlers in ("all", "managers")
     async with (
         open_infrastructure(settings) as infra,
         open_pool(infra) as pool,
         open_gateway(infra.notes) as gateway,
         checkpointing(infra.store, pool, infra.keyring, settings.checkpoint_interval_s, infra.notes),
+        reporting(infra, gateway if managers else None),
     ):
         print_notes(infra)
-        managed = gateway if args.handlers in ("all", "managers") else None
+        managed = gateway if managers else None
         runtime = runtime_for(infra, pool, managed, projectors=args.handlers in ("all", "projectors"))
         await runtime.start()
         print(f"aiwf worker: {len(runtime.workers)} partition workers as {runtime.consumer}", flush=True)

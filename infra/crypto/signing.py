@@ -99,6 +99,7 @@ class DocumentSigner:
     def __init__(self, keyring: Keyring, remembered: int = 1024) -> None:
         self._keyring = keyring
         self.public_keys = public_keys(keyring)  # what GET /v1/audit/keys serves
+        self.verifier = Verifier.of(keyring)  # what the API's audit verifications check signatures with
         self._remembered = remembered
         self._signed: OrderedDict[tuple[str, int], Signature] = OrderedDict()
 

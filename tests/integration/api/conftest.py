@@ -20,6 +20,7 @@ from infra.api_keys import create_key
 from infra.crypto.keyring import Keyring
 from infra.event_store import RedisEventStore
 from infra.n8n.instances import NO_N8N, N8nInstances
+from infra.provider_reports import reporting_providers
 from projections.catalog import PROJECTORS
 from tests.integration.handlers.conftest import FAST, runtime_for
 from tests.integration.managers.conftest import deps_for, offline_gateway
@@ -52,7 +53,8 @@ async def running_stack(
     n8n: N8nInstances = NO_N8N,
     keyring: Keyring | None = None,
 ) -> AsyncIterator[Stack]:
-    """Projectors always; the main job's process managers too when `managers` is given."""
+    """Projectors always; the main job's process managers too when `managers` is given, with their
+    gateway's provider reports, as `aiwf run` has them."""
     runtime = runtime_for(store, redis_url)
     runtime.add_projectors(pool, PROJECTORS, **FAST)
     if managers is not None:
@@ -62,7 +64,11 @@ async def running_stack(
     for tenant, role in [("acme", "member"), ("acme", "auditor"), ("acme", "admin"), ("globex", "member")]:
         keys[f"{tenant}-{role}"], _ = await create_key(pool, tenant, role)
     port = free_port()
-    async with api_services(store, pool, database_url, limits, runtime.lag, n8n=n8n, keyring=keyring) as deps:
+    status = managers.gateway.status if managers is not None else None
+    async with (
+        api_services(store, pool, database_url, limits, runtime.lag, n8n=n8n, keyring=keyring) as deps,
+        reporting_providers(store.redis.client, store.keys, status, notes=[]),
+    ):
         api = server(deps, redis_url, "127.0.0.1", port)
         task = asyncio.create_task(api.serve())
         while not api.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event

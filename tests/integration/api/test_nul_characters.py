@@ -22,8 +22,8 @@ async def test_a_command_with_a_nul_in_its_text_is_refused_and_nothing_is_append
     for response in (refused_start, refused_message):
         assert response.status_code == 422, response.text
         assert response.headers["content-type"].startswith(PROBLEM)
-        assert "U+0000" in response.json()["detail"]
-    assert [e["field"] for e in refused_message.json()["errors"]] == ["UserMessageReceived.text"]
+        assert "U+0000" in str(response.json()["errors"])
+    assert [e["field"] for e in refused_message.json()["errors"]] == ["text"]  # the body's field
     assert accepted.json()["version"] == 2  # the refused message took no version
     assert await stack.runtime.wait_caught_up(timeout_s=20)
     assert await dead_letters(stack) == 0

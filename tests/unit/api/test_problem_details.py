@@ -73,3 +73,10 @@ def test_a_malformed_token_is_refused_naming_its_part_not_its_text() -> None:
         decode_token(f"0:1-0,{CCP}")
 
     assert str(caught.value) == "part 2 is not <partition>:<ms>-<seq>"
+
+
+def test_a_token_with_a_digit_int_cannot_read_is_a_bad_token_not_a_server_error() -> None:
+    """`Last-Event-ID: ²:1-0` (a Latin-1 header) was a 500: "²".isdigit() is true, int("²") fails."""
+    for token in ("²:1-0", "0:١-0", "0:1-³"):
+        with pytest.raises(BadToken):
+            decode_token(token)
