@@ -199,10 +199,20 @@ async def provoke_problems(http: httpx.AsyncClient, values: list[str]) -> None:
 
 
 def hits(secret: str, text: str, lowered: str, ascii_text: str, digit_runs: str) -> bool:
-    if secret.lower() in lowered or to_ascii(secret).lower() in ascii_text:
+    if _written(secret.lower(), lowered) or _written(to_ascii(secret).lower(), ascii_text):
         return True
     digits = only_digits(secret)  # the same number written another way ("0555-21-43-65")
     return len(digits) >= 8 and re.search(rf"(?<![0-9]){digits}(?![0-9])", digit_runs) is not None
+
+
+def _written(value: str, text: str) -> bool:
+    """`value` in `text`, a number not as the middle of a longer one: an invoice number 98213 is not
+    leaked by a log line quoting Python's hash -4155915098213460753 (seen once, by chance)."""
+    if not value[:1].isdigit() and not value[-1:].isdigit():
+        return value in text
+    before = "(?<![0-9])" if value[:1].isdigit() else ""
+    after = "(?![0-9])" if value[-1:].isdigit() else ""
+    return re.search(before + re.escape(value) + after, text) is not None
 
 
 def leaked(texts: list[str], wanted: set[str]) -> dict[str, list[str]]:
