@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run demo eval test lint typecheck unit integration bench bench-append bench-command bench-main-job bench-audit format clean n8n n8n-test n8n-catalog
+.PHONY: install run demo eval test lint typecheck unit integration bench bench-append bench-command bench-main-job bench-audit bench-web format clean n8n n8n-test n8n-catalog web web-check
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -40,7 +40,7 @@ unit: install
 integration: install
 	$(BIN)/pytest tests/integration
 
-bench: bench-append bench-command bench-main-job bench-audit
+bench: bench-append bench-command bench-main-job bench-audit bench-web
 
 bench-append: install ## event store append throughput, latency and memory, against raw XADD
 	$(BIN)/python -m bench.append_bench
@@ -50,6 +50,9 @@ bench-command: install ## a command on a conversation of 10,000 events: full fol
 
 bench-main-job: install ## the main job end to end: message → validated workflow, 20 concurrent conversations
 	$(BIN)/python -m bench.main_job_bench
+
+bench-web: install ## the web app's chat page in Debian's chromium: time to interactive, first and returning visit
+	$(BIN)/python -m bench.web_bench
 
 bench-audit: install ## `aiwf audit verify` events/s over 200,000 events and proof latency, against read and hash floors
 	$(BIN)/python -m bench.audit_bench
@@ -80,6 +83,33 @@ n8n-test: install n8n ## the tests that run our workflows on that real n8n
 
 n8n-catalog: install n8n ## the validator's node catalogue, written from that n8n's node descriptions
 	$(BIN)/python -m infra.n8n.catalog_build --n8n-home "$(N8N_HOME)" --out domain/n8n/n8n-$(N8N_VERSION)-node-catalog.json
+
+# The web app (web/, React + TypeScript + Vite; docs/adr/0029-web-app.md). Its build is committed in
+# api/static/app so that `make run` serves it on a machine without Node.js; these targets need Node 20.19+.
+WEB     := web
+WEB_OUT := api/static/app
+
+web: ## the web app: its locked dependencies, the API client generated from web/openapi.json, the build into api/static/app
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+	cd $(WEB) && npm run generate
+	cd $(WEB) && npm run build
+
+web-check: ## the web app's types and unit tests, then a rebuild into a temporary directory; fail if it differs from what is committed
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	cd $(WEB); \
+	npm ci --no-audit --no-fund --loglevel=error; \
+	SCHEMA_OUT="$$tmp/schema.ts" npm run --silent generate >/dev/null; \
+	if ! cmp -s src/api/schema.ts "$$tmp/schema.ts"; then \
+	  echo "web-check: web/src/api/schema.ts is not what web/openapi.json generates: run \`make web\` and commit it"; exit 1; \
+	fi; \
+	npm run --silent typecheck; \
+	npx vitest run --silent; \
+	npx vite build --logLevel warn --outDir "$$tmp/app" --emptyOutDir; \
+	if ! diff -rq "../$(WEB_OUT)" "$$tmp/app" >"$$tmp/diff"; then \
+	  head -20 "$$tmp/diff"; \
+	  echo "web-check: $(WEB_OUT) is not the build of web/ (sources or lockfile changed without a rebuild): run \`make web\` and commit $(WEB_OUT)"; exit 1; \
+	fi; \
+	echo "web-check: $(WEB_OUT) is exactly the build of web/"
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
