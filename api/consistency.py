@@ -14,6 +14,7 @@ from typing import Any
 
 import asyncpg
 
+from infra.stopping import STOP_TIMEOUT_S, settle
 from projections.events import log_position
 
 log = logging.getLogger(__name__)
@@ -42,11 +43,10 @@ class ConsistencyWaiter:
     async def stop(self) -> None:
         self._stopping, self.listening = True, False
         if self._relisten is not None:
-            self._relisten.cancel()
-            await asyncio.gather(self._relisten, return_exceptions=True)
+            await settle({self._relisten}, STOP_TIMEOUT_S, "LISTEN retry", cancel_first=True)
         if self._listener is not None:
             with contextlib.suppress(Exception):
-                await self._listener.close()
+                await self._listener.close(timeout=STOP_TIMEOUT_S)
 
     async def _listen(self) -> bool:
         listener: asyncpg.Connection | None = None

@@ -18,6 +18,7 @@ import msgspec
 
 from api.auth import CACHE_S, KeyCache
 from infra.event_store import RedisEventStore
+from infra.stopping import STOP_TIMEOUT_S, settle
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +92,7 @@ class StreamHub:
             self._tasks.append(asyncio.create_task(self._watch_keys(self._keys), name="hub/keys"))
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await settle(self._tasks, STOP_TIMEOUT_S, "live hub", cancel_first=True)
 
     def subscribe(self, tenant: str, stream: str | None = None, *, key_id: str | None = None) -> Subscription:
         sub = Subscription(tenant, stream, self._queue_size, key_id)

@@ -22,8 +22,10 @@ from infra.crypto.keyring import Keyring
 from infra.crypto.signing import DocumentSigner
 from infra.event_store import RedisEventStore
 from infra.n8n.instances import NO_N8N, N8nInstances
+from infra.stopping import STOP_TIMEOUT_S, bounded, settle
 
 LagProbe = Callable[[], Awaitable[list[GroupLag]]]
+KEEP_ALIVE_S = 75
 
 
 @contextlib.asynccontextmanager
@@ -59,10 +61,9 @@ async def api_services(
             signer=DocumentSigner(keyring) if keyring is not None else None,
         )
     finally:
-        sweeper.cancel()
-        await asyncio.gather(sweeper, return_exceptions=True)
-        await hub.stop()
-        await waiter.stop()
+        await settle({sweeper}, STOP_TIMEOUT_S, "idempotency sweep", cancel_first=True)
+        await bounded(hub.stop(), STOP_TIMEOUT_S, "live hub")
+        await bounded(waiter.stop(), STOP_TIMEOUT_S, "consistency waiter")
 
 
 class GracefulServer(uvicorn.Server):
@@ -87,5 +88,8 @@ def server(deps: ApiDeps, redis_url: str, host: str, port: int) -> uvicorn.Serve
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=5,
+        # Longer than clients keep an idle connection (httpx 5 s, browsers 60 s): with equal timeouts a
+        # request sent on a connection the server is closing gets a reset, not an answer.
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
     return GracefulServer(config)

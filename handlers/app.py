@@ -20,6 +20,7 @@ from handlers.runtime.consumer_group import GroupLag, group_lag
 from handlers.runtime.worker import BatchProcessor, PartitionWorker, WorkerConfig
 from infra.keys import KeySpace
 from infra.redis_conn import RedisConnection
+from infra.stopping import bounded, settle
 from projections.read_model import ProjectorSpec
 
 log = logging.getLogger(__name__)
@@ -87,22 +88,11 @@ class HandlerRuntime:
     async def stop(self, timeout_s: float = 15.0) -> None:
         """Graceful, but bounded: a worker stuck past `timeout_s` is cancelled (its batch stays pending
         and is redone by the next holder), so a shutdown never hangs."""
-        try:
-            await asyncio.wait_for(asyncio.gather(*(worker.stop() for worker in self.workers)), timeout_s)
-        except TimeoutError:
-            log.warning("workers did not finish their batch within %.0f s", timeout_s)
-        if self._tasks:
-            _, stuck = await asyncio.wait(self._tasks, timeout=timeout_s)
-            for task in stuck:
-                log.warning("cancelling stuck worker %s: %s", task.get_name(), task.get_stack(limit=3))
-                task.cancel()
-            # Bounded too: a cancellation swallowed below must not hold the stop (infra/periodic.py).
-            if stuck:
-                await asyncio.wait(stuck, timeout=timeout_s)
-        try:
-            await asyncio.wait_for(self._brokers.close(), timeout_s)
-        except TimeoutError:
-            log.warning("FastStream brokers did not stop within %.0f s", timeout_s)
+        await bounded(
+            asyncio.gather(*(worker.stop() for worker in self.workers)), timeout_s, "workers' batches"
+        )
+        await settle(self._tasks, timeout_s, "workers")
+        await bounded(self._brokers.close(), timeout_s, "FastStream brokers")
 
     async def lag(self) -> list[GroupLag]:
         groups = sorted({w.config.group for w in self.workers})

@@ -1,12 +1,7 @@
 """Something a process does every so often for as long as it runs (audit checkpoints, provider reports),
-stopped by an event rather than by cancellation alone.
-
-Cancellation is not a reliable stop here: a client library below may swallow it (redis-py's asyncio
-client and asyncpg's pool release were seen doing so), and `asyncio.timeout` turns a cancellation that
-meets its own deadline into a TimeoutError and *uncancels* the task, so even `Task.cancelling()` reads 0
-and a loop that checks it sleeps on for ever — holding the process's shutdown. The loop here waits on an
-event between ticks; the stop sets it, gives a tick in progress a bounded time to finish, then cancels,
-and never waits longer than that.
+stopped by an event rather than by cancellation alone: the loop waits on the event between ticks, and the
+stop sets it, gives a tick in progress a bounded time to finish, then cancels with a bound
+(infra/stopping.py says why cancellation alone is not enough).
 """
 
 from __future__ import annotations
@@ -16,9 +11,10 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+from infra.stopping import STOP_TIMEOUT_S, settle
+
 log = logging.getLogger(__name__)
 
-STOP_TIMEOUT_S = 5.0
 Tick = Callable[[], Awaitable[None]]
 
 
@@ -50,10 +46,4 @@ async def every(
 async def stop(task: asyncio.Task[None], stopping: asyncio.Event, timeout_s: float) -> None:
     """Ask, then cancel; at most twice `timeout_s` in all, whatever the task does with either."""
     stopping.set()
-    done, _ = await asyncio.wait({task}, timeout=timeout_s)
-    if done:
-        return
-    task.cancel()
-    done, _ = await asyncio.wait({task}, timeout=timeout_s)
-    if not done:
-        log.warning("%s did not stop within %ss; leaving it behind", task.get_name(), 2 * timeout_s)
+    await settle({task}, timeout_s, task.get_name())

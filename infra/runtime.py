@@ -18,10 +18,10 @@ from infra.event_store import RedisEventStore
 from infra.keys import KeySpace
 from infra.n8n.client import N8nInstance
 from infra.n8n.instances import NO_N8N, N8nInstances
-from infra.periodic import STOP_TIMEOUT_S
 from infra.redis_cmds import hget
 from infra.redis_conn import RedisConnection, ServerFacts, connect
 from infra.settings import Durability, Settings
+from infra.stopping import STOP_TIMEOUT_S, bounded, settle
 
 log = logging.getLogger(__name__)
 
@@ -140,11 +140,10 @@ async def hearing_shreddings(
     try:
         yield
     finally:
-        # Bounded: a cancellation swallowed below would keep `listen` reading (infra/periodic.py says
-        # why); closing the subscription then ends it.
-        task.cancel()
-        await asyncio.wait({task}, timeout=STOP_TIMEOUT_S)
-        await pubsub.aclose()
+        # A cancellation swallowed below would keep `listen` reading (infra/stopping.py); closing the
+        # subscription then ends it.
+        await settle({task}, STOP_TIMEOUT_S, "shredding listener", cancel_first=True)
+        await bounded(pubsub.aclose(), STOP_TIMEOUT_S, "shredding subscription")
 
 
 @contextlib.asynccontextmanager

@@ -14,6 +14,7 @@ from faststream.redis import RedisBroker
 from redis.asyncio import RedisCluster
 
 from infra.redis_conn import RedisConnection
+from infra.stopping import STOP_TIMEOUT_S, settle
 
 # FastStream logs every message at INFO; ours are counted and logged where it matters.
 _faststream_log = logging.getLogger("aiwf.faststream")
@@ -54,4 +55,4 @@ async def stop_subscriber(subscriber: Any) -> None:
     server"). Awaiting the tasks orders it: subscribers end, then connections close."""
     tasks: list[asyncio.Task[Any]] = list(subscriber.tasks)
     await subscriber.stop()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    await settle(tasks, STOP_TIMEOUT_S, "subscriber fetch loop")

@@ -21,6 +21,7 @@ from infra.crypto.keyring import Keyring
 from infra.event_store import RedisEventStore
 from infra.n8n.instances import NO_N8N, N8nInstances
 from infra.provider_reports import reporting_providers
+from infra.stopping import STOP_TIMEOUT_S, bounded
 from projections.catalog import PROJECTORS
 from tests.integration.handlers.conftest import FAST, runtime_for
 from tests.integration.managers.conftest import deps_for, offline_gateway
@@ -85,7 +86,7 @@ async def running_stack(
             )
         finally:
             api.should_exit = True
-            await task
+            await bounded(task, 3 * STOP_TIMEOUT_S, "API server")
             await runtime.stop()
 
 
