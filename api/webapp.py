@@ -25,7 +25,7 @@ def page() -> Response[bytes]:
     index = APP_DIR / "index.html"
     if not index.is_file():
         return Response(_NOT_BUILT, media_type="text/plain", status_code=503)
-    return Response(index.read_bytes(), media_type="text/html; charset=utf-8", headers=HEADERS)
+    return Response(index.read_bytes(), media_type="text/html", headers=HEADERS)
 
 
 def routes() -> list[Any]:

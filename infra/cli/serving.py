@@ -218,6 +218,7 @@ async def _serve(
             f"aiwf: serving on http://{settings.host}:{port} (OpenAPI /schema, AsyncAPI /asyncapi.json)",
             flush=True,
         )
+        print(f"aiwf: the web app: http://{settings.host}:{port}/ (sign in with an API key)", flush=True)
         if dev_key:
             print(f"aiwf: dev API key (tenant dev, role admin): {dev_key}", flush=True)
             print(

@@ -240,6 +240,7 @@ async def test_the_app_is_served_at_the_root_with_its_assets_and_a_strict_policy
         assets = [await http.get(path) for path in scripts]
 
     assert page.status_code == 200
+    assert page.headers["content-type"] == "text/html; charset=utf-8"  # the charset said once
     assert "script-src 'self'" in page.headers["content-security-policy"]
     assert scripts
     assert all(asset.status_code == 200 for asset in assets)
