@@ -53,6 +53,12 @@ _TOKEN_HEADER = OpenAPIHeader(
     description="the body's `consistency_token`: send it as X-Consistency-Token to read your write",
     required=True,
 )
+_ETAG_HEADER = OpenAPIHeader(
+    schema=Schema(type=OpenAPIType.STRING),
+    description="the entity tag of what is served: send it as If-None-Match to get a 304 while it is current",
+    required=True,
+)
+CONDITIONAL = "if_none_match"  # the parameter of a route that answers 304 (api/etags.py)
 
 
 def problems(reasons: Mapping[int, str]) -> dict[int, ResponseSpec]:
@@ -173,6 +179,11 @@ def _finish_responses(operation: Operation, handler: HTTPRouteHandler) -> None:
     accepted = responses.get("202")
     if COMMAND in handler.parsed_fn_signature.parameters and isinstance(accepted, OpenAPIResponse):
         accepted.headers = {"X-Consistency-Token": _TOKEN_HEADER}
+    if CONDITIONAL in handler.parsed_fn_signature.parameters:
+        for tag in ("200", "304"):
+            tagged = responses.get(tag)
+            if isinstance(tagged, OpenAPIResponse):
+                tagged.headers = {"ETag": _ETAG_HEADER}
     for status, headers in _HEADERS.items():
         response = responses.get(str(status))
         if isinstance(response, OpenAPIResponse):

@@ -100,6 +100,28 @@ async def test_a_command_documents_what_it_accepts_and_the_token_to_read_it(stac
     assert (key["schema"]["minLength"], key["schema"]["maxLength"]) == (1, 200)
 
 
+async def test_a_route_that_answers_304_documents_the_etag_it_sends(stack: Stack) -> None:
+    document = await served(stack)
+    conditional = [
+        (path, method, operation)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if method in METHODS
+        and any(p.get("name") == "If-None-Match" for p in operation.get("parameters", []))
+    ]
+    async with stack.client() as http:
+        first = (await http.get("/v1/schemas")).json()["schemas"][0]["type"]
+        sent = (await http.get(f"/v1/schemas/{first}")).headers.get("etag")
+
+    paths = {path for path, _, _ in conditional}
+    assert paths >= {"/v1/workflows/{workflow_id}/sbom", "/v1/schemas/{event_type}"}
+    for path, method, operation in conditional:
+        for status in ("200", "304"):
+            etag = operation["responses"][status]["headers"]["ETag"]
+            assert etag["required"] is True, (path, method, status)
+    assert sent  # what the document promises, the route sends
+
+
 @pytest.mark.parametrize(
     ("path", "methods"),
     [("/v1/conversations", "GET, OPTIONS, POST"), ("/v1/credentials", "GET, OPTIONS, POST")],

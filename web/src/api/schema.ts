@@ -2836,6 +2836,8 @@ export interface operations {
             /** @description The schema (see ETag) */
             200: {
                 headers: {
+                    /** @description the entity tag of what is served: send it as If-None-Match to get a 304 while it is current */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2847,6 +2849,8 @@ export interface operations {
             /** @description Not modified: the ETag in If-None-Match is current */
             304: {
                 headers: {
+                    /** @description the entity tag of what is served: send it as If-None-Match to get a 304 while it is current */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2879,6 +2883,8 @@ export interface operations {
             /** @description The schema (see ETag) */
             200: {
                 headers: {
+                    /** @description the entity tag of what is served: send it as If-None-Match to get a 304 while it is current */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2890,6 +2896,8 @@ export interface operations {
             /** @description Not modified: the ETag in If-None-Match is current */
             304: {
                 headers: {
+                    /** @description the entity tag of what is served: send it as If-None-Match to get a 304 while it is current */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3829,6 +3837,8 @@ export interface operations {
             /** @description The CycloneDX 1.6 JSON, byte for byte as built (see ETag) */
             200: {
                 headers: {
+                    /** @description the entity tag of what is served: send it as If-None-Match to get a 304 while it is current */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3840,6 +3850,8 @@ export interface operations {
             /** @description Not modified: the ETag in If-None-Match is current */
             304: {
                 headers: {
+                    /** @description the entity tag of what is served: send it as If-None-Match to get a 304 while it is current */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content?: never;
