@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run demo eval test lint typecheck unit integration bench bench-append bench-command bench-main-job bench-audit bench-web format clean n8n n8n-test n8n-catalog web web-check
+.PHONY: install run demo eval test lint typecheck unit integration chaos bench bench-append bench-command bench-main-job bench-audit bench-web format clean n8n n8n-test n8n-catalog web web-check
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -39,6 +39,9 @@ unit: install
 
 integration: install
 	$(BIN)/pytest tests/integration
+
+chaos: install ## servers killed under load, then every acknowledged write looked for (also part of `make test`)
+	$(BIN)/pytest -s tests/chaos
 
 bench: bench-append bench-command bench-main-job bench-audit bench-web
 
