@@ -22,7 +22,7 @@ from infra.crypto.keyring import Keyring
 from infra.crypto.signing import DocumentSigner
 from infra.event_store import RedisEventStore
 from infra.n8n.instances import NO_N8N, N8nInstances
-from infra.stopping import STOP_TIMEOUT_S, bounded, settle
+from infra.stopping import STOP_TIMEOUT_S, settle
 
 LagProbe = Callable[[], Awaitable[list[GroupLag]]]
 KEEP_ALIVE_S = 75
@@ -62,8 +62,8 @@ async def api_services(
         )
     finally:
         await settle({sweeper}, STOP_TIMEOUT_S, "idempotency sweep", cancel_first=True)
-        await bounded(hub.stop(), STOP_TIMEOUT_S, "live hub")
-        await bounded(waiter.stop(), STOP_TIMEOUT_S, "consistency waiter")
+        await hub.stop()  # each bounded on its own
+        await waiter.stop()
 
 
 class GracefulServer(uvicorn.Server):

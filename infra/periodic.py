@@ -40,10 +40,5 @@ async def every(
     try:
         yield
     finally:
-        await stop(task, stopping, stop_timeout_s)
-
-
-async def stop(task: asyncio.Task[None], stopping: asyncio.Event, timeout_s: float) -> None:
-    """Ask, then cancel; at most twice `timeout_s` in all, whatever the task does with either."""
-    stopping.set()
-    await settle({task}, timeout_s, task.get_name())
+        stopping.set()  # asked first; cancelled only if a tick outlasts the bound
+        await settle({task}, stop_timeout_s, what)

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 REPORT_INTERVAL_S = 5.0
 STALE_PERIODS = 3  # a report older than this many of its periods is left out
-STOP_TIMEOUT_S = 2.0  # how long a stopping process tries to take its report away
+WITHDRAW_TIMEOUT_S = 2.0  # how long a stopping process tries to take its report away
 FORGET_AFTER = timedelta(hours=1)  # generous: a host whose clock runs ahead must not erase live reports
 Status = Callable[[], list[ProviderStatus]]
 
@@ -129,5 +129,5 @@ async def reporting_providers(
             yield
     finally:
         with contextlib.suppress(Exception):  # Redis may be the reason we stop: never hold the stop for it
-            async with asyncio.timeout(STOP_TIMEOUT_S):
+            async with asyncio.timeout(WITHDRAW_TIMEOUT_S):
                 await client.hdel(keys.provider_reports, process)

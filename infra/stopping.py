@@ -26,6 +26,7 @@ async def settle(
     """Let `tasks` finish within `timeout_s` (or cancel them at once with `cancel_first`), cancel those
     that did not, give them `timeout_s` more; returns the ones left running, after logging them."""
     running = {task for task in tasks if not task.done()}
+    waits = 1 if cancel_first else 2
     if running and not cancel_first:
         _, running = await asyncio.wait(running, timeout=timeout_s)
     if not running:
@@ -39,7 +40,7 @@ async def settle(
             "%s: %d task(s) still running after %.0f s, left behind: %s",
             what,
             len(running),
-            2 * timeout_s,
+            waits * timeout_s,
             names,
         )
     return running

@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 
+from infra.stopping import STOP_TIMEOUT_S, settle
+
 CHUNK = 65536
 
 
@@ -37,9 +39,7 @@ class FaultProxy:
         if self._server is not None:
             self._server.close()
         self.reset_all()
-        for pump in list(self._pumps):
-            pump.cancel()
-        await asyncio.wait(self._pumps or {asyncio.create_task(asyncio.sleep(0))}, timeout=5)
+        await settle(self._pumps, STOP_TIMEOUT_S, "proxy pumps", cancel_first=True)
 
     async def _link(self, client_reader: asyncio.StreamReader, client: asyncio.StreamWriter) -> None:
         try:
