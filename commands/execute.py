@@ -15,10 +15,11 @@ from typing import Any, Generic, TypeVar
 from commands.context import CommandContext, CommandResult
 from commands.ports import EventStore
 from commands.snapshots import Snapshot, load_snapshot, save_snapshot
-from domain.envelope import DomainEvent, NewEvent
-from domain.errors import ConcurrencyConflict, NotFound
+from domain.envelope import DomainEvent, NewEvent, Position
+from domain.errors import ConcurrencyConflict, DuplicateEventId, EventIdTaken, NotFound
 
 MAX_ATTEMPTS = 8
+MAX_EARLIER_EVENTS = 16  # more than any command decides at once
 SNAPSHOT_EVERY = 100  # events folded past the newest snapshot before a new one is kept
 C = TypeVar("C")
 S = TypeVar("S")
@@ -73,15 +74,23 @@ async def execute(
         if current.tenant is not None and current.tenant != ctx.tenant:
             raise NotFound("no such resource")  # another tenant's: indistinguishable from absent
         payloads = decider.decide(command, current.state)
-        if not payloads:
-            return CommandResult(stream=stream, event_ids=(), positions=(), version=current.version)
-        events = [_new(ctx, stream, current.version + i, payload) for i, payload in enumerate(payloads)]
+        if not payloads:  # nothing to do, perhaps because this very command already did it
+            earlier = await _ran_before(store, ctx, stream)
+            return earlier or CommandResult(
+                stream=stream, event_ids=(), positions=(), version=current.version
+            )
+        events = [_new(ctx, stream, i, payload) for i, payload in enumerate(payloads)]
         try:
             positions = await store.append(stream, events, current.version, ctx.origin)
         except ConcurrencyConflict:
             # Jittered backoff: writers that collided do not collide again in lockstep.
             await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
             continue
+        except (EventIdTaken, DuplicateEventId):
+            earlier = await _ran_before(store, ctx, stream)
+            if earlier is None:
+                raise
+            return earlier
         return CommandResult(
             stream=stream,
             event_ids=tuple(e.id for e in events),
@@ -89,6 +98,31 @@ async def execute(
             version=positions[-1].version,
         )
     raise ConcurrencyConflict(stream, -1, -1)
+
+
+async def _ran_before(store: EventStore, ctx: CommandContext, stream: str) -> CommandResult | None:
+    """The result of this very command (same idempotency key) when it already landed on `stream`.
+
+    Its ids derive from the key and their index in the batch, never from the stream's version: a step
+    redone after the stream moved on (a redelivery, a recreated consumer group, a request re-run after
+    its claim expired) finds what it appended then, instead of deciding again and acting twice."""
+    if ctx.idempotency_key is None:
+        return None
+    candidates = [ctx.event_id(stream, i) for i in range(MAX_EARLIER_EVENTS)]
+    found = await store.positions_of(stream, candidates)
+    landed: list[Position] = []
+    for position in found:
+        if position is None:
+            break
+        landed.append(position)
+    if not landed:
+        return None
+    return CommandResult(
+        stream=stream,
+        event_ids=tuple(candidates[: len(landed)]),
+        positions=tuple(landed),
+        version=landed[-1].version,
+    )
 
 
 def _new(ctx: CommandContext, stream: str, index: int, payload: DomainEvent) -> NewEvent:

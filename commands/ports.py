@@ -22,6 +22,9 @@ class EventStore(Protocol):
         self, stream: str, events: Sequence[NewEvent], expected_version: int, origin: EventOrigin
     ) -> list[Position]: ...
 
+    async def positions_of(self, stream: str, event_ids: Sequence[str]) -> list[Position | None]:
+        """Where each event landed in `stream`; None for one that is not stored there."""
+
 
 class VaultCredential(Protocol):
     @property

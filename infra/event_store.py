@@ -235,6 +235,22 @@ class RedisEventStore:
                 return out
             start = "(" + entries[-1][0].decode()
 
+    async def positions_of(self, stream: str, event_ids: Sequence[str]) -> list[Position | None]:
+        """Where each of these events landed in `stream` (None: not stored there), from the id index."""
+        keys = self.keys.for_stream(stream)
+        records: Any = await self._redis.client.hmget(keys.ids, list(event_ids))
+        out: list[Position | None] = []
+        for record in records:
+            fields = record.decode().split(" ", 3) if record is not None else []
+            owner = fields[3] if len(fields) > 3 else stream  # older records do not name their stream
+            if len(fields) < 2 or owner != stream:
+                out.append(None)
+                continue
+            out.append(
+                Position(stream=stream, version=int(fields[0]), partition=keys.partition, log_id=fields[1])
+            )
+        return out
+
     async def tenant_of(self, stream: str) -> str | None:
         """Whose stream it is: as recorded by its first append, else (a stream older than the record)
         its first event's tenant; None when it is empty."""

@@ -9,6 +9,7 @@ An aggregate stream hashes to one of P partitions; every key of partition N carr
     <prefix>:{pN}:tenants         hash: stream → the tenant its first event fixed (docs/adr/0022)
     <prefix>:{pN}:ids             hash: event id → "<version> <log id> <digest> <stream>" (ADR 0015)
     <prefix>:{pN}:dlq             dead letters of every consumer group of the partition
+    <prefix>:{pN}:dlq:index       hash: "<group> <log id>" → its dead letter (one per entry and group)
     <prefix>:{pN}:lease:<group>   who consumes the partition for an ordered group; :epoch:<group> fences
     <prefix>:{pN}:snap:<name>:<stream>  hash: the newest snapshot of a state of the stream (`v`, `doc`)
     <prefix>:{pN}:lock:<step>:<stream>  who carries out a step's side effect on the stream now (expires)
@@ -59,6 +60,12 @@ class PartitionKeys(msgspec.Struct, frozen=True, kw_only=True):
     def merkle_nodes(self, level: int, chunk: int) -> str:
         """Perfect-subtree hashes of one level of the log's Merkle tree (infra/proof_store.py)."""
         return f"{self.tag}:mt:{level}:{chunk}"
+
+    @property
+    def dlq_index(self) -> str:
+        """Which entries each group has dead-lettered: a group recreated and reading the log again
+        must not letter the same entry twice."""
+        return f"{self.tag}:dlq:index"
 
     @property
     def merkle_index(self) -> str:

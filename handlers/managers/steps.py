@@ -8,6 +8,7 @@ redelivery appends the very same events, which the store's deduplication turns i
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +21,7 @@ from domain import conversation_process
 from domain.conversation_events import AssistantReplied, InferenceDecided
 from domain.conversation_process import ConversationProcess, Decision
 from domain.envelope import DomainEvent, Envelope, EventOrigin, NewEvent
-from domain.errors import ConcurrencyConflict
+from domain.errors import ConcurrencyConflict, DuplicateEventId, EventIdTaken
 from domain.ids import derived_id
 from domain.n8n.catalog import NodeCatalog
 from domain.types import Sensitivity
@@ -29,6 +30,7 @@ from inference.gateway import Gateway, GatewayCall
 from infra.event_store import RedisEventStore
 from infra.n8n.instances import NO_N8N, N8nInstances
 
+log = logging.getLogger(__name__)
 SOURCE = "aiwf://agents"
 T = TypeVar("T")
 APPEND_ATTEMPTS = 8
@@ -80,7 +82,11 @@ def new_event(cause: Envelope, event_id: str, data: DomainEvent, at: datetime) -
 
 
 async def append(deps: ManagerDeps, tenant: str, stream: str, events: Sequence[NewEvent]) -> None:
-    """At the stream's head, whatever arrived meanwhile (a user's message, a person's approval)."""
+    """At the stream's head, whatever arrived meanwhile (a user's message, a person's approval).
+
+    The first decision of a step stands: redone later (a redelivery, a consumer group recreated and
+    reading the log again), a step may decide otherwise from a state that has moved on, but its batch's
+    first id, derived from its cause, is already stored, and the step has acted."""
     origin = EventOrigin(tenant=tenant, source=SOURCE)
     for _ in range(APPEND_ATTEMPTS):
         head = await deps.store.head(stream)
@@ -89,6 +95,12 @@ async def append(deps: ManagerDeps, tenant: str, stream: str, events: Sequence[N
             return
         except ConcurrencyConflict:
             continue
+        except (EventIdTaken, DuplicateEventId):
+            [first] = await deps.store.positions_of(stream, [events[0].id])
+            if first is None:
+                raise
+            log.info("step %s on %s redone: its first decision stands", events[0].id, stream)
+            return
     raise ConcurrencyConflict(stream, -1, -1)
 
 

@@ -75,18 +75,22 @@ async def pending_elsewhere(redis: RedisConnection, keys: PartitionKeys, group: 
 # Only the lease holder of an ordered group may acknowledge or dead-letter (ARGV[2] is the holder,
 # '' for unordered groups). A letter is moved only if it was still pending: its XACK and XADD happen
 # together, so "still pending" means "not dead-lettered yet", and a redelivered poison entry is
-# dead-lettered once.
+# dead-lettered once. The index keeps it once when its group is deleted, recreated and reads it again.
 _DEAD_LETTER = """
 if ARGV[2] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[2] then return -1 end
 local moved = 0
 for i = 3, #ARGV, 4 do
-  if redis.call('XACK', KEYS[1], ARGV[1], ARGV[i]) == 1 then
+  if redis.call('XACK', KEYS[1], ARGV[1], ARGV[i]) == 1
+    and redis.call('HEXISTS', KEYS[4], ARGV[1] .. ' ' .. ARGV[i]) == 0 then
+    local letter
     if ARGV[i + 3] == '1' then
-      redis.call('XADD', KEYS[2], '*', 'group', ARGV[1], 'original_id', ARGV[i], 'reason', ARGV[i + 1],
-        'event', ARGV[i + 2])
+      letter = redis.call('XADD', KEYS[2], '*', 'group', ARGV[1], 'original_id', ARGV[i],
+        'reason', ARGV[i + 1], 'event', ARGV[i + 2])
     else
-      redis.call('XADD', KEYS[2], '*', 'group', ARGV[1], 'original_id', ARGV[i], 'reason', ARGV[i + 1])
+      letter = redis.call('XADD', KEYS[2], '*', 'group', ARGV[1], 'original_id', ARGV[i],
+        'reason', ARGV[i + 1])
     end
+    redis.call('HSET', KEYS[4], ARGV[1] .. ' ' .. ARGV[i], letter)
     moved = moved + 1
   end
 end
@@ -130,7 +134,9 @@ async def dead_letter(
     args: list[str | bytes] = [group, holder or ""]
     for letter in letters:
         args += [letter.log_id, letter.reason, letter.raw or b"", "0" if letter.raw is None else "1"]
-    moved = int(await redis.client.eval(_DEAD_LETTER, 3, keys.log, keys.dlq, keys.lease(group), *args))
+    moved = int(
+        await redis.client.eval(_DEAD_LETTER, 4, keys.log, keys.dlq, keys.lease(group), keys.dlq_index, *args)
+    )
     if moved < 0:
         raise LeaseLost(f"{group} p{keys.partition}: {holder} no longer holds the lease")
     return moved

@@ -41,6 +41,9 @@ class Reads:
     ) -> list[Position]:
         return await self.store.append(stream, events, expected_version, origin)
 
+    async def positions_of(self, stream: str, event_ids: Sequence[str]) -> list[Position | None]:
+        return await self.store.positions_of(stream, event_ids)
+
     async def load_snapshot(self, stream: str, name: str) -> bytes | None:
         return await self.store.load_snapshot(stream, name)
 

@@ -231,3 +231,27 @@ async def test_a_recovery_longer_than_the_lease_keeps_the_lease(
 
     assert not rival_won
     assert await counts(pg_pool) == (1, 9, 9)
+
+
+async def test_a_group_deleted_and_recreated_does_not_dead_letter_an_entry_twice(
+    standalone_store: RedisEventStore,
+) -> None:
+    """Found by the chaos suite: a recreated group reads the log from its start and met the poison entry
+    again; the dead-letter stream then held it twice for one group (another group still letters it)."""
+    store = standalone_store
+    keys = store.keys.partition(0)
+    garbage = (await store._redis.client.xadd(keys.log, {"event": b"{not json"})).decode()
+    letter = DeadLetter(log_id=garbage, raw=b"{not json", reason="MalformedEvent")
+
+    moved = []
+    for group in (GROUP, GROUP, "manager.orchestrator"):
+        await ensure_group(store._redis, keys, group)
+        await store._redis.client.xreadgroup(group, "c1", {keys.log: ">"}, count=10)
+        moved.append(await dead_letter(store._redis, keys, group, [letter]))
+        if group == GROUP:
+            await store._redis.client.xgroup_destroy(keys.log, group)
+
+    assert moved == [1, 0, 1]
+    assert sorted(fields[b"group"] for fields in await letters_of(store)) == sorted(
+        [GROUP.encode(), b"manager.orchestrator"]
+    )
