@@ -58,8 +58,9 @@ def runtime_for(
 ) -> HandlerRuntime:
     """Projectors (unless told not to) and, given a gateway, the main job's process managers."""
     runtime = HandlerRuntime(infra.redis, infra.redis_url, infra.store.keys, infra.store.registry)
+    timing = {"poll_ms": poll_ms, "lease_ttl_ms": infra.settings.lease_ttl_ms}
     if projectors:
-        runtime.add_projectors(pool, PROJECTORS, poll_ms=poll_ms)
+        runtime.add_projectors(pool, PROJECTORS, **timing)
     if gateway is None:
         return runtime
     deps = ManagerDeps(
@@ -70,7 +71,7 @@ def runtime_for(
         auto_approve=infra.settings.auto_approve if auto_approve is None else auto_approve,
         n8n=infra.n8n,
     )
-    runtime.add_managers(deps, poll_ms=poll_ms)
+    runtime.add_managers(deps, **timing)
     return runtime
 
 
