@@ -89,6 +89,7 @@ def reasons_of(handler: HTTPRouteHandler, path: str) -> dict[int, list[str]]:
     reasons: dict[int, list[str]] = defaultdict(list)
     names = handler.parsed_fn_signature.parameters
     if not is_public(path):
+        reasons[503].append("Redis or PostgreSQL could not be reached just now: retry after `Retry-After`")
         reasons[401].append("no valid API key: send `Authorization: Bearer <key>`")
         reasons[429].append("too many requests from this key, or from this address without a known key")
         reasons[422].append("a parameter does not match its schema (`errors` names it), or holds U+0000")

@@ -7,6 +7,7 @@ import re
 import uuid
 from typing import Any
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -14,7 +15,11 @@ from litestar.status_codes import (
     HTTP_409_CONFLICT,
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
 )
+from redis.exceptions import BusyLoadingError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from api.context import route_of
 from commands.context import BadToken
@@ -32,12 +37,30 @@ from domain.errors import (
     StreamOfAnotherTenant,
 )
 from domain.text import NUL_MESSAGE
+from infra.event_store import DurabilityNotConfirmed
 from infra.n8n.errors import N8nError
 from infra.observability import request_id
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://aiwf.dev/problems/"
+RETRY_AFTER_S = 1
+# Redis or PostgreSQL out of reach for a moment (restarting, loading its AOF, in crash recovery, a
+# connection cut): the request did not fail, it could not be served now. A command retried with its
+# Idempotency-Key is safe whatever happened to it.
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    BusyLoadingError,
+    DurabilityNotConfirmed,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.ConnectionDoesNotExistError,
+    ConnectionError,
+    TimeoutError,
+)
 
 
 class FieldError(msgspec.Struct, frozen=True, kw_only=True):
@@ -232,6 +255,21 @@ def on_n8n_error(request: Request[Any, Any, Any], exc: N8nError) -> Response[Pro
     return problem_response(request, problem)
 
 
+def on_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    log.warning(
+        "%s %s: a store could not be reached: %s: %s",
+        *(request.method, route_of(request.scope), type(exc).__name__, exc),
+    )
+    problem = Problem(
+        type=TYPE_BASE + "unavailable",
+        title="Temporarily unavailable",
+        status=HTTP_503_SERVICE_UNAVAILABLE,
+        detail="the event store or the database could not be reached just now: retry (a command with its"
+        " Idempotency-Key)",
+    )
+    return problem_response(request, problem, {"Retry-After": str(RETRY_AFTER_S)})
+
+
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     log.exception("unhandled error on %s %s", request.method, route_of(request.scope), exc_info=exc)
     problem = Problem(
@@ -257,5 +295,6 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     NotConfigured: on_not_configured,
     ShreddedSubject: on_shredded,
     N8nError: on_n8n_error,
+    **dict.fromkeys(UNAVAILABLE, on_unavailable),
     Exception: on_unexpected,
 }

@@ -54,7 +54,8 @@ def start_valkey(data_dir: Path) -> EmbeddedValkey:
     """A Valkey with AOF on and `appendfsync always` on 127.0.0.1.
 
     `always` fsyncs once per event-loop pass, before replies: a durable append costs ~1.5 ms at p99.
-    With `everysec`, WAITAOF waits for the next cron tick (~100 ms at hz 10). See ADR 0006.
+    With `everysec`, WAITAOF is released on the next cron tick (~100 ms at hz 10) without proving an
+    fsync. See ADR 0006 and 0032.
     """
     home = (data_dir / "valkey").resolve()
     home.mkdir(parents=True, exist_ok=True)

@@ -30,6 +30,7 @@ class ServerFacts(msgspec.Struct, frozen=True, kw_only=True):
     version: str
     cluster: bool
     appendonly: bool
+    appendfsync: str = "unknown"  # always | everysec | no; unknown where CONFIG is refused
 
     @property
     def version_tuple(self) -> tuple[int, ...]:
@@ -96,12 +97,15 @@ async def connect(url: str) -> RedisConnection:
     try:
         info: dict[str, Any] = await probe.info()
         cluster = bool(int(info.get("cluster_enabled", 0)))
-        appendonly = await _appendonly(probe)
+        appendonly = await _config(probe, "appendonly") == "yes"
+        appendfsync = await _config(probe, "appendfsync") or "unknown"
     finally:
         await probe.aclose()
     product = "valkey" if "valkey_version" in info else "redis"
     version = str(info.get("valkey_version") or info.get("redis_version"))
-    facts = ServerFacts(product=product, version=version, cluster=cluster, appendonly=appendonly)
+    facts = ServerFacts(
+        product=product, version=version, cluster=cluster, appendonly=appendonly, appendfsync=appendfsync
+    )
     # Reconnect through a server restart; appends are idempotent, so re-sending one is safe.
     retry, on = Retry(ExponentialBackoff(cap=1.0, base=0.05), 6), [RedisConnectionError]
     client: AnyRedis
@@ -119,10 +123,13 @@ async def connect(url: str) -> RedisConnection:
     return RedisConnection(client=client, facts=facts, url=url)
 
 
-async def _appendonly(client: Redis) -> bool:
+async def _config(client: Redis, name: str) -> str | None:
+    """A server setting, lower-case; None where CONFIG is renamed or disabled (managed servers)."""
     try:
-        config: dict[Any, Any] = await client.config_get("appendonly")
-    except ResponseError:  # CONFIG may be renamed or disabled on managed servers
-        return False
-    value = config.get(b"appendonly", config.get("appendonly", b"no"))
-    return (value.decode() if isinstance(value, bytes) else str(value)).lower() == "yes"
+        config: dict[Any, Any] = await client.config_get(name)
+    except ResponseError:
+        return None
+    value = config.get(name.encode(), config.get(name))
+    if value is None:
+        return None
+    return (value.decode() if isinstance(value, bytes) else str(value)).lower()

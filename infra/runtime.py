@@ -47,9 +47,23 @@ def fsync_wait(durability: Durability, facts: ServerFacts, timeout_ms: int) -> t
     able = facts.supports_waitaof and facts.appendonly
     if durability is Durability.NONE:
         return None, "durability: appends are acknowledged on write (AIWF_DURABILITY=none)"
-    if able:
+    if able and facts.appendfsync == "always":
         return timeout_ms, f"durability: appends wait for the local AOF fsync (WAITAOF, {timeout_ms} ms)"
-    why = "appendonly is off" if not facts.appendonly else "the server has no WAITAOF (needs 7.2+)"
+    if able and durability is Durability.AUTO:
+        # Measured on Valkey 9.1.2 (docs/reliability.md): under `everysec` WAITAOF is released on the
+        # next cron tick whether or not the AOF was fsynced, the bug redis/redis#13793 fixed in Redis.
+        return timeout_ms, (
+            f"durability: appends wait for WAITAOF ({timeout_ms} ms), but appendfsync is"
+            f" {facts.appendfsync} on {facts.describe()}: servers with a known bug release WAITAOF before"
+            " the fsync under everysec; set appendfsync always for acknowledged appends to be on disk"
+        )
+    why = (
+        "appendonly is off"
+        if not facts.appendonly
+        else "the server has no WAITAOF (needs 7.2+)"
+        if not facts.supports_waitaof
+        else f"appendfsync is {facts.appendfsync}, not always (WAITAOF alone is not a proof of fsync)"
+    )
     if durability is Durability.FSYNC:
         raise StartupError(f"AIWF_DURABILITY=fsync but {facts.describe()}: {why}")
     return None, f"durability: {why} on {facts.describe()}; appends are acknowledged before fsync"

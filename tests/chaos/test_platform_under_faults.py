@@ -171,6 +171,8 @@ async def test_the_platform_under_load_and_faults_loses_nothing_and_does_nothing
             assert not findings.problems, f"{fault_name}:\n" + "\n".join(findings.problems[:40])
 
         print_summary(rows, load)
+        errors = [line for line in rig.platform.log("api").splitlines() if "Error" in line]
+        assert load.statuses["500"] == 0, "\n".join(errors[-30:])  # a store out of reach is a 503
         assert all(code == 0 for code in (await asyncio.to_thread(rig.platform.stop)).values())
         assert rows[-1].findings.steps["WorkflowDeploymentRequested"] > 0  # the main job went all the way
         assert rig.n8n.workflows
@@ -251,7 +253,25 @@ async def settled(rig: Rig, groups: set[str]) -> set[str]:
             quiet_since = None
         last = ends
         await asyncio.sleep(0.2)
-    raise AssertionError(f"not settled within {SETTLE_S} s: {behind}; groups {sorted(groups - seen)} missing")
+    raise AssertionError(
+        f"not settled within {SETTLE_S} s: {behind}; groups {sorted(groups - seen)} missing\n"
+        + await _diagnosis(rig, behind)
+    )
+
+
+async def _diagnosis(rig: Rig, behind: list[str]) -> str:
+    """A stuck group: its lease holder, consumers and pending entries, and the workers' logs."""
+    lines = []
+    for where in behind[:4]:
+        group, partition = where.rsplit(" p", 1)
+        keys = rig.infra.store.keys.partition(int(partition))
+        holder = await rig.direct.get(keys.lease(group))
+        info = [i for i in await rig.direct.xinfo_groups(keys.log) if i["name"] == group]
+        consumers = await rig.direct.xinfo_consumers(keys.log, group)
+        end = await rig.infra.store.log_end(int(partition))
+        lines.append(f"{where}: lease {holder!r}, end {end}, {info}, {consumers}")
+    lines += [f"--- {name}\n{rig.platform.log_tail(name, 25)}" for name in rig.workers]
+    return "\n".join(lines)
 
 
 async def _groups_behind(rig: Rig, ends: dict[int, str]) -> tuple[set[str], list[str]]:

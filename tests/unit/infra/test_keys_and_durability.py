@@ -24,8 +24,10 @@ def test_every_key_of_a_partition_carries_its_hash_tag() -> None:
     assert len({key_slot(k.encode()) for k in (keys.log, keys.heads, keys.ids, keys.stream("x-1"))}) == 1
 
 
-def facts(version: str, *, appendonly: bool) -> ServerFacts:
-    return ServerFacts(product="redis", version=version, cluster=False, appendonly=appendonly)
+def facts(version: str, *, appendonly: bool, appendfsync: str = "always") -> ServerFacts:
+    return ServerFacts(
+        product="redis", version=version, cluster=False, appendonly=appendonly, appendfsync=appendfsync
+    )
 
 
 def test_auto_durability_waits_for_fsync_where_the_server_can() -> None:
@@ -49,3 +51,21 @@ def test_strict_fsync_refuses_to_start_without_aof() -> None:
 
 def test_durability_none_never_waits() -> None:
     assert fsync_wait(Durability.NONE, facts("9.0.0", appendonly=True), 500)[0] is None
+
+
+def test_auto_durability_under_everysec_waits_but_says_waitaof_is_no_proof_of_fsync() -> None:
+    wait, note = fsync_wait(Durability.AUTO, facts("7.4.0", appendonly=True, appendfsync="everysec"), 500)
+
+    assert wait == 500
+    assert "set appendfsync always" in note
+
+
+@pytest.mark.parametrize("appendfsync", ["everysec", "no", "unknown"])
+def test_strict_fsync_refuses_to_start_unless_the_server_fsyncs_every_write(appendfsync: str) -> None:
+    """WAITAOF under `everysec` was measured released before the fsync (Valkey 9.1.2, docs/reliability.md)."""
+    with pytest.raises(StartupError, match=f"appendfsync is {appendfsync}, not always"):
+        fsync_wait(Durability.FSYNC, facts("9.1.2", appendonly=True, appendfsync=appendfsync), 500)
+
+
+def test_strict_fsync_starts_on_a_server_that_fsyncs_every_write() -> None:
+    assert fsync_wait(Durability.FSYNC, facts("9.1.2", appendonly=True), 500)[0] == 500

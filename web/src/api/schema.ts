@@ -1287,6 +1287,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Redis or PostgreSQL could not be reached just now: retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description seconds to wait, when waiting helps */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     V1AuditConsistencyPartitionConsistency: {
@@ -1363,7 +1374,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the proof store cannot give a proof the signed checkpoint confirms (with Retry-After) */
+            /** @description Redis or PostgreSQL could not be reached just now: retry after `Retry-After`; the proof store cannot give a proof the signed checkpoint confirms (with Retry-After) */
             503: {
                 headers: {
                     /** @description seconds to wait, when waiting helps */
@@ -1476,7 +1487,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the proof store cannot give a proof the signed checkpoint confirms (with Retry-After) */
+            /** @description Redis or PostgreSQL could not be reached just now: retry after `Retry-After`; the proof store cannot give a proof the signed checkpoint confirms (with Retry-After) */
             503: {
                 headers: {
                     /** @description seconds to wait, when waiting helps */
@@ -1547,6 +1558,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Redis or PostgreSQL could not be reached just now: retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description seconds to wait, when waiting helps */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     V1ConversationsList: {
@@ -1609,7 +1631,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the read model has not folded the consistency token yet: retry */
+            /** @description Redis or PostgreSQL could not be reached just now: retry after `Retry-After`; the read model has not folded the consistency token yet: retry */
             503: {
                 headers: {
                     /** @description seconds to wait, when waiting helps */
@@ -1738,6 +1760,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Redis or PostgreSQL could not be reached just now: retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description seconds to wait, when waiting helps */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     V1ConversationsConversationIdOne: {
@@ -1806,7 +1839,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the read model has not folded the consistency token yet: retry */
+            /** @description Redis or PostgreSQL could not be reached just now: retry after `Retry-After`; the read model has not folded the consistency token yet: retry */
             503: {
                 headers: {
                     /** @description seconds to wait, when waiting helps */
@@ -1886,7 +1919,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the read model has not folded the consistency token yet: retry */
+            /** @description Redis or PostgreSQL could not be reached just now: retry after `Retry-After`; the read model has not folded the consistency token yet: retry */
             503: {
                 headers: {
                     /** @description seconds to wait, when waiting helps */
@@ -2026,6 +2059,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Redis or PostgreSQL could not be reached just now: retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description seconds to wait, when waiting helps */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     V1ConversationsConversationIdMessagesMessages: {
@@ -2097,7 +2141,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the read model has not folded the consistency token yet: retry */
+            /** @description Redis or PostgreSQL could not be reached just now: retry after `Retry-After`; the read model has not folded the consistency token yet: retry */
             503: {
                 headers: {
                     /** @description seconds to wait, when waiting helps */
@@ -2237,6 +2281,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Redis or PostgreSQL could not be reached just now: retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description seconds to wait, when waiting helps */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     V1ConversationsConversationIdStreamStreamConversation: {
@@ -2299,6 +2354,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Redis or PostgreSQL could not be reached just now: retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description seconds to wait, when waiting helps */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     V1CredentialsList: {
@@ -2343,6 +2409,17 @@ export interface operations {
             429: {
                 headers: {
                     /** @description seconds to wait */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Redis or PostgreSQL could not be reached just now: retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description seconds to wait, when waiting helps */
                     "Retry-After"?: string;
                     [name: string]: unknown;
                 };
@@ -2468,7 +2545,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description n8n is unreachable or busy: retry */
+            /** @description Redis or PostgreSQL could not be reached just now: retry after `Retry-After`; n8n is unreachable or busy: retry */
             503: {
                 headers: {
                     /** @description seconds to wait, when waiting helps */
@@ -2586,7 +2663,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description n8n is unreachable or busy: retry */
+            /** @description Redis or PostgreSQL could not be reached just now: retry after `Retry-After`; n8n is unreachable or busy: retry */
             503: {
                 headers: {
                     /** @description seconds to wait, when waiting helps */
@@ -2672,7 +2749,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the read model has not folded the consistency token yet: retry */
+            /** @description Redis or PostgreSQL could not be reached just now: retry after `Retry-After`; the read model has not folded the consistency token yet: retry */
             503: {
                 headers: {
                     /** @description seconds to wait, when waiting helps */
@@ -2727,6 +2804,17 @@ export interface operations {
             429: {
                 headers: {
                     /** @description seconds to wait */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Redis or PostgreSQL could not be reached just now: retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description seconds to wait, when waiting helps */
                     "Retry-After"?: string;
                     [name: string]: unknown;
                 };
@@ -2790,6 +2878,17 @@ export interface operations {
             429: {
                 headers: {
                     /** @description seconds to wait */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Redis or PostgreSQL could not be reached just now: retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description seconds to wait, when waiting helps */
                     "Retry-After"?: string;
                     [name: string]: unknown;
                 };
@@ -2962,6 +3061,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Redis or PostgreSQL could not be reached just now: retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description seconds to wait, when waiting helps */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     V1SubjectsSubjectIdShred: {
@@ -3063,6 +3173,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Redis or PostgreSQL could not be reached just now: retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description seconds to wait, when waiting helps */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     V1WorkflowsList: {
@@ -3125,7 +3246,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the read model has not folded the consistency token yet: retry */
+            /** @description Redis or PostgreSQL could not be reached just now: retry after `Retry-After`; the read model has not folded the consistency token yet: retry */
             503: {
                 headers: {
                     /** @description seconds to wait, when waiting helps */
@@ -3204,7 +3325,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the read model has not folded the consistency token yet: retry */
+            /** @description Redis or PostgreSQL could not be reached just now: retry after `Retry-After`; the read model has not folded the consistency token yet: retry */
             503: {
                 headers: {
                     /** @description seconds to wait, when waiting helps */
@@ -3344,6 +3465,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Redis or PostgreSQL could not be reached just now: retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description seconds to wait, when waiting helps */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     V1WorkflowsWorkflowIdDeployDeploy: {
@@ -3466,6 +3598,17 @@ export interface operations {
             429: {
                 headers: {
                     /** @description seconds to wait */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Redis or PostgreSQL could not be reached just now: retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description seconds to wait, when waiting helps */
                     "Retry-After"?: string;
                     [name: string]: unknown;
                 };
@@ -3602,6 +3745,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Redis or PostgreSQL could not be reached just now: retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description seconds to wait, when waiting helps */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     V1WorkflowsWorkflowIdRetireRetire: {
@@ -3731,6 +3885,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Redis or PostgreSQL could not be reached just now: retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description seconds to wait, when waiting helps */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     V1WorkflowsWorkflowIdRevisionsRevision: {
@@ -3800,7 +3965,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the read model has not folded the consistency token yet: retry */
+            /** @description Redis or PostgreSQL could not be reached just now: retry after `Retry-After`; the read model has not folded the consistency token yet: retry */
             503: {
                 headers: {
                     /** @description seconds to wait, when waiting helps */
@@ -3896,7 +4061,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the read model has not folded the consistency token yet: retry */
+            /** @description Redis or PostgreSQL could not be reached just now: retry after `Retry-After`; the read model has not folded the consistency token yet: retry */
             503: {
                 headers: {
                     /** @description seconds to wait, when waiting helps */
@@ -3977,7 +4142,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the read model has not folded the consistency token yet: retry; this API process has no signing keys */
+            /** @description Redis or PostgreSQL could not be reached just now: retry after `Retry-After`; the read model has not folded the consistency token yet: retry; this API process has no signing keys */
             503: {
                 headers: {
                     /** @description seconds to wait, when waiting helps */
