@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run demo eval test lint typecheck unit integration chaos bench bench-append bench-command bench-main-job bench-audit bench-web format clean n8n n8n-test n8n-catalog web web-check
+.PHONY: install run demo eval test lint typecheck unit integration chaos bench bench-append bench-command bench-main-job bench-audit bench-web bench-durability format clean n8n n8n-test n8n-catalog web web-check
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -43,7 +43,7 @@ integration: install
 chaos: install ## servers killed under load, then every acknowledged write looked for (also part of `make test`)
 	$(BIN)/pytest -s tests/chaos
 
-bench: bench-append bench-command bench-main-job bench-audit bench-web
+bench: bench-append bench-command bench-main-job bench-audit bench-web bench-durability
 
 bench-append: install ## event store append throughput, latency and memory, against raw XADD
 	$(BIN)/python -m bench.append_bench
@@ -59,6 +59,9 @@ bench-web: install ## the web app's chat page in Debian's chromium: time to inte
 
 bench-audit: install ## `aiwf audit verify` events/s over 200,000 events and proof latency, against read and hash floors
 	$(BIN)/python -m bench.audit_bench
+
+bench-durability: install ## append throughput with AOF off, everysec, always, each with and without WAITAOF, interleaved
+	$(BIN)/python -m bench.durability_bench
 
 format: install
 	$(BIN)/ruff format .
