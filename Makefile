@@ -40,8 +40,10 @@ unit: install
 integration: install
 	$(BIN)/pytest tests/integration
 
-chaos: install ## servers killed under load, then every acknowledged write looked for (also part of `make test`)
-	$(BIN)/pytest -s tests/chaos
+CHAOS_ROUNDS ?= 3
+
+chaos: install ## faults injected in rounds under load, the invariants checked after each (`make test` plays one round of each)
+	AIWF_CHAOS_ROUNDS=$(CHAOS_ROUNDS) $(BIN)/pytest -s tests/chaos
 
 bench: bench-append bench-command bench-main-job bench-audit bench-web bench-durability
 

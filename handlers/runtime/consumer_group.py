@@ -72,6 +72,19 @@ async def pending_elsewhere(redis: RedisConnection, keys: PartitionKeys, group: 
     return sum(int(owner["pending"]) for owner in owners if owner["name"] not in mine)
 
 
+async def oldest_pending_of(
+    redis: RedisConnection, keys: PartitionKeys, group: str, consumer: str
+) -> str | None:
+    """The oldest entry pending with `consumer` (None: nothing)."""
+    rows: Any = await redis.client.xpending_range(
+        keys.log, group, min="-", max="+", count=1, consumername=consumer
+    )
+    if not rows:
+        return None
+    entry = rows[0]["message_id"]
+    return entry.decode() if isinstance(entry, bytes) else str(entry)
+
+
 # Only the lease holder of an ordered group may acknowledge or dead-letter (ARGV[2] is the holder,
 # '' for unordered groups). A letter is moved only if it was still pending: its XACK and XADD happen
 # together, so "still pending" means "not dead-lettered yet", and a redelivered poison entry is

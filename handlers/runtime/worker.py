@@ -39,6 +39,7 @@ from handlers.runtime.consumer_group import (
     claim_pending,
     dead_letter,
     ensure_group,
+    oldest_pending_of,
     pending_elsewhere,
 )
 from handlers.runtime.failures import is_transient
@@ -94,6 +95,8 @@ class PartitionWorker:
         self._lease_due = 0.0  # loop time of the next lease renewal
         self.processed = 0  # entries applied for the first time: with dead letters, what was published
         self.dead_lettered = 0
+        self._batches = 0  # batches handed to us by the subscriber
+        self._orphan_mark: tuple[str, int] | None = None  # our oldest pending entry and _batches, when seen
 
     @property
     def partition(self) -> int:
@@ -251,6 +254,7 @@ class PartitionWorker:
             await stop_subscriber(subscriber)
 
     async def _on_batch(self, msg: RedisBatchStreamMessage) -> None:
+        self._batches += 1
         async with self._busy:
             if self._interrupted.is_set():
                 return  # left pending: recovery redoes it in order
@@ -292,8 +296,27 @@ class PartitionWorker:
                 log.warning("lost the lease of %s p%d", self.config.group, self.partition)
                 return
             self._lease_due = self._renewal_after()
-            if await self._stale_reads():
+            if await self._stale_reads() or await self._orphaned_reads():
                 return  # no new entry may come to trigger the check in _on_batch
+
+    async def _orphaned_reads(self) -> bool:
+        """Entries the server delivered to us whose reply never arrived (the connection died after it ran
+        XREADGROUP, or it was killed and restarted from an AOF that had logged the read): pending with
+        us, yet no batch brought them. Reading on with `>` would never see them again. Found twice at
+        the same oldest entry with no batch in between, they are redone by the recovery."""
+        if self._busy.locked():
+            self._orphan_mark = None
+            return False
+        oldest = await oldest_pending_of(self._redis, self.keys, self.config.group, self.consumer)
+        mark = None if oldest is None else (oldest, self._batches)
+        orphaned = mark is not None and mark == self._orphan_mark
+        self._orphan_mark = None if orphaned else mark
+        if orphaned:
+            log.warning(
+                "entries of %s p%d from %s were read but never handed to us; recovering them",
+                *(self.config.group, self.partition, oldest),
+            )
+        return orphaned
 
     async def _stale_reads(self) -> bool:
         """Entries a former holder read after losing the lease: they precede what we read next."""

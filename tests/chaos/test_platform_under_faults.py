@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import statistics
 import time
 from collections import defaultdict
@@ -200,7 +201,7 @@ class Row:
             f"round {self.number:>2} {self.fault:<19} acked {f.acknowledged:>5} events {f.events:>6}"
             f" lost {len(f.lost)} twice {len(f.written_twice) + len(f.acted_twice) + len(f.n8n_twice)}"
             f" groups {f.groups} dead-lettered {f.dead_lettered} problems {len(f.problems)}"
-            f" recovered in {self.recovery_s:.2f} s"
+            f" recovered in {self.recovery_s:.2f} s, round {self.round_s:.0f} s"
         )
 
 
@@ -338,12 +339,21 @@ async def rig_for(home: Path) -> AsyncIterator[Rig]:
                     )
             finally:
                 await asyncio.to_thread(platform.stop)
+                await asyncio.to_thread(keep_logs, home)
     finally:
         await direct.aclose()
         await redis_proxy.stop()
         await postgres_proxy.stop()
         await asyncio.to_thread(postgres.stop)
         valkey.stop()
+
+
+def keep_logs(home: Path) -> None:
+    """The processes' logs outlive the run's folder: `.artifacts/chaos/` (not committed)."""
+    kept = Path(".artifacts") / "chaos"
+    kept.mkdir(parents=True, exist_ok=True)
+    for log in home.glob("*.log"):
+        shutil.copy(log, kept / log.name)
 
 
 def _text(value: bytes | str) -> str:

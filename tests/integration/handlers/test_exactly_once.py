@@ -24,6 +24,7 @@ from infra.event_store import RedisEventStore
 from infra.redis_cmds import xrange
 from projections.catalog import PROJECTORS, projector_named
 from projections.read_model import ProjectorSpec
+from tests.integration.conftest import fresh_keys
 from tests.integration.handlers.conftest import FAST, FlakyProjector, runtime_for
 from tests.support.events import ORIGIN, batch, new, started
 
@@ -332,3 +333,43 @@ async def test_two_worker_processes_end_with_the_tables_of_a_single_fold(
     assert await pg_pool.fetchval("SELECT count(*) FROM event_archive") == published
     for spec in PROJECTORS:
         assert (await replay(pg_pool, store, spec, "verify")).differences == []
+
+
+# XADD and XREADGROUP at once: the entry is delivered to CONSUMER and the reply is thrown away, as when
+# the connection dies after the server ran the read (or Valkey is killed and its AOF replays the read).
+_READ_AND_LOSE = """
+local id = redis.call('XADD', KEYS[1], '*', 'event', ARGV[3])
+redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', 10, 'STREAMS', KEYS[1], '>')
+return id
+"""
+
+
+async def test_entries_read_for_a_worker_whose_reply_was_lost_are_recovered(
+    standalone_store: RedisEventStore, pg_pool: asyncpg.Pool, redis_url: str
+) -> None:
+    """Found by the chaos suite: after a Valkey restart, ten entries stayed pending with the lease holder
+    for good; its subscriber reads only new entries (`>`) and nothing ever sent them again."""
+    store = standalone_store
+    projector = Projector(pg_pool, VIEWS)
+    runtime = runtime_for(store, redis_url)
+    runtime.add(projector, WorkerConfig(group=projector.group, ordered=True, **FAST))
+    elsewhere = RedisEventStore(
+        store._redis, fresh_keys(store.keys.partitions), store.registry, wait_fsync_ms=None
+    )
+    await runtime.start()
+    try:
+        await publish(store, 1, 1)
+        assert await runtime.wait_caught_up(timeout_s=20)
+        for n in (1, 2):  # the same events' bytes, from a store nobody consumes
+            await elsewhere.append(f"conversation-c{n}", [new(started(f"c{n}"))], 0, ORIGIN)
+            [stored] = await elsewhere.read_stream(f"conversation-c{n}")
+            log = store.keys.for_stream(f"conversation-c{n}").log
+            await store._redis.client.eval(
+                _READ_AND_LOSE, 1, log, projector.group, runtime.consumer, stored.raw
+            )
+
+        assert await runtime.wait_caught_up(timeout_s=20)
+    finally:
+        await runtime.stop()
+
+    assert await counts(pg_pool) == (3, 1, 1)
