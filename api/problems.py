@@ -270,6 +270,15 @@ def on_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[
     return problem_response(request, problem, {"Retry-After": str(RETRY_AFTER_S)})
 
 
+def on_driver_misuse(request: Request[Any, Any, Any], exc: asyncpg.InterfaceError) -> Response[Problem]:
+    """asyncpg raises InterfaceError when a transaction ends on a connection that died under it; that
+    is an outage (the death is in the exception's context), any other InterfaceError is our bug."""
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, UNAVAILABLE) or "connection is closed" in str(exc):
+        return on_unavailable(request, exc)
+    return on_unexpected(request, exc)
+
+
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     log.exception("unhandled error on %s %s", request.method, route_of(request.scope), exc_info=exc)
     problem = Problem(
@@ -296,5 +305,6 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     ShreddedSubject: on_shredded,
     N8nError: on_n8n_error,
     **dict.fromkeys(UNAVAILABLE, on_unavailable),
+    asyncpg.InterfaceError: on_driver_misuse,
     Exception: on_unexpected,
 }

@@ -11,6 +11,7 @@ was done twice. `AIWF_CHAOS_ROUNDS=N` plays every fault N times (default once: t
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import shutil
 import statistics
@@ -60,6 +61,11 @@ class Rig:
 
 
 Fault = Callable[[Rig], Awaitable[None]]
+
+
+async def no_fault(_rig: Rig) -> None:
+    """The control: the same load and probe, nothing broken; its time to recover is the main job's own
+    answer time under this load, the baseline of every other row."""
 
 
 async def valkey_killed(rig: Rig) -> None:
@@ -130,6 +136,7 @@ def connections_cut(proxy: Callable[[Rig], FaultProxy]) -> Fault:
 
 
 FAULTS: dict[str, Fault] = {
+    "none (control)": no_fault,
     "valkey kill -9": valkey_killed,
     "postgres kill -9": postgres_killed,
     "worker kill -9": worker_killed,
@@ -172,8 +179,12 @@ async def test_the_platform_under_load_and_faults_loses_nothing_and_does_nothing
             assert not findings.problems, f"{fault_name}:\n" + "\n".join(findings.problems[:40])
 
         print_summary(rows, load)
-        errors = [line for line in rig.platform.log("api").splitlines() if "Error" in line]
-        assert load.statuses["500"] == 0, "\n".join(errors[-30:])  # a store out of reach is a 503
+        unhandled = [
+            line
+            for line in rig.platform.log("api").splitlines()
+            if "Error:" in line and "WARNING" not in line
+        ]
+        assert load.statuses["500"] == 0, "\n".join(unhandled[-30:])  # a store out of reach is a 503
         assert all(code == 0 for code in (await asyncio.to_thread(rig.platform.stop)).values())
         assert rows[-1].findings.steps["WorkflowDeploymentRequested"] > 0  # the main job went all the way
         assert rig.n8n.workflows
@@ -212,7 +223,7 @@ def print_summary(rows: list[Row], load: Load) -> None:
     print(f"\nanswers seen by the clients: {dict(sorted(load.statuses.items()))}")
     print(f"{'fault':<19} {'rounds':>6} {'recovery p50':>12} {'p99':>6} {'max':>6}")
     for kind, times in by_kind.items():
-        p99 = statistics.quantiles(times, n=100)[98] if len(times) > 1 else times[0]
+        p99 = sorted(times)[math.ceil(0.99 * len(times)) - 1]  # nearest rank: never above the max
         print(
             f"{kind:<19} {len(times):>6} {statistics.median(times):>11.2f}s {p99:>5.2f}s {max(times):>5.2f}s"
         )

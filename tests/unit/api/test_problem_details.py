@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import asyncpg
 import pytest
 from litestar import get, post
 from litestar.params import FromPath, FromQuery
@@ -80,3 +81,38 @@ def test_a_token_with_a_digit_int_cannot_read_is_a_bad_token_not_a_server_error(
     for token in ("²:1-0", "0:١-0", "0:1-³"):
         with pytest.raises(BadToken):
             decode_token(token)
+
+
+def _dies_mid_transaction() -> None:
+    """What asyncpg raises when a transaction ends on a connection that died under it."""
+    try:
+        raise ConnectionResetError(104, "Connection reset by peer")
+    except ConnectionResetError:
+        raise asyncpg.InterfaceError(
+            "cannot call Transaction.__aexit__(): the underlying connection is closed"
+        ) from None
+
+
+@post("/v1/died")
+async def died() -> None:
+    _dies_mid_transaction()
+
+
+@post("/v1/misused")
+async def misused() -> None:
+    raise asyncpg.InterfaceError("cannot perform operation: another operation is in progress")
+
+
+@pytest.mark.parametrize(
+    ("path", "status"), [("/v1/died", 503), ("/v1/misused", 500)], ids=["outage", "our-bug"]
+)
+def test_a_connection_that_died_under_a_transaction_is_a_503_other_driver_errors_a_500(
+    path: str, status: int
+) -> None:
+    with create_test_client(
+        route_handlers=[died, misused], exception_handlers=EXCEPTION_HANDLERS, middleware=[request_context]
+    ) as http:
+        response = http.post(path)
+
+    assert response.status_code == status
+    assert ("retry-after" in response.headers) is (status == 503)
