@@ -84,7 +84,9 @@ async def test_a_message_sent_again_under_its_key_is_still_recognised_past_a_sna
 
     again = await send_message(standalone_store, context(key="m0"), cid, "message 0")
 
-    assert again.event_ids == ()
+    first = (await standalone_store.read_stream(stream_of(cid)))[1]  # after the start: message 0
+    assert again.event_ids == (first.envelope.id,)  # answered with what it appended then (ADR 0031)
+    assert again.version == 2
     assert (await standalone_store.head(stream_of(cid))).version == EVERY + 6
 
 
