@@ -31,12 +31,24 @@ def install() -> None:
         signal.signal(signal.SIGTERM, _stop_before_the_loop)
 
 
+_requested = False  # a SIGTERM arrived while the command was starting
+
+
+def requested() -> bool:
+    """Whether SIGTERM arrived during start-up. Its cancellation may have been swallowed by a client
+    library below (infra/stopping.py), so a command that reaches its graceful wait must ask, or it
+    would wait for a signal that has already come."""
+    return _requested
+
+
 async def until_handed_over(command: Awaitable[T]) -> T | int:
     """SIGTERM cancels the command while it starts, so its `finally` blocks (embedded servers, leases)
     run and the process exits 0 instead of dying by the signal."""
     task, terminated = asyncio.current_task(), asyncio.Event()
 
     def terminate() -> None:
+        global _requested  # noqa: PLW0603 - one process, one start-up
+        _requested = True
         terminated.set()
         if task is not None:
             task.cancel()

@@ -110,6 +110,8 @@ async def until_signalled() -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    if early_stop.requested():
+        stop.set()
     await stop.wait()
 
 
@@ -227,7 +229,8 @@ async def _serve(
                 flush=True,
             )
         early_stop.hand_over()
-        await api.serve()
+        if not early_stop.requested():
+            await api.serve()
 
 
 async def _dev_key(settings: Settings, pool: asyncpg.Pool) -> str:
