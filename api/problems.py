@@ -270,11 +270,15 @@ def on_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[
     return problem_response(request, problem, {"Retry-After": str(RETRY_AFTER_S)})
 
 
-def on_driver_misuse(request: Request[Any, Any, Any], exc: asyncpg.InterfaceError) -> Response[Problem]:
-    """asyncpg raises InterfaceError when a transaction ends on a connection that died under it; that
-    is an outage (the death is in the exception's context), any other InterfaceError is our bug."""
+def on_driver_misuse(
+    request: Request[Any, Any, Any], exc: asyncpg.InterfaceError | asyncpg.InternalClientError
+) -> Response[Problem]:
+    """asyncpg raises InterfaceError when a transaction ends on a connection that died under it, and
+    InternalClientError ("another operation is in progress") on a connection left mid-operation by a
+    cut (seen under the chaos suite's PostgreSQL faults): outages. Any other such error is our bug."""
     cause = exc.__cause__ or exc.__context__
-    if isinstance(cause, UNAVAILABLE) or "connection is closed" in str(exc):
+    cut = isinstance(exc, asyncpg.InternalClientError) and "another operation" in str(exc)
+    if cut or isinstance(cause, UNAVAILABLE) or "connection is closed" in str(exc):
         return on_unavailable(request, exc)
     return on_unexpected(request, exc)
 
@@ -306,5 +310,6 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     N8nError: on_n8n_error,
     **dict.fromkeys(UNAVAILABLE, on_unavailable),
     asyncpg.InterfaceError: on_driver_misuse,
+    asyncpg.InternalClientError: on_driver_misuse,
     Exception: on_unexpected,
 }

@@ -233,7 +233,7 @@ async def test_no_log_line_error_or_problem_detail_carries_a_sensitive_value_or_
     values = sensitive_values()
     assert len(values) >= 100
     api_keys = set(scanned_stack.keys.values())
-    secrets_in_play = {CLOUD_KEY, N8N_KEY, *api_keys, *(key.rsplit("_", 1)[1] for key in api_keys)}
+    secrets_in_play = {CLOUD_KEY, N8N_KEY, *api_keys, *(key.split("_", 2)[2] for key in api_keys)}
     problems = Problems()
     headers = {"Authorization": f"Bearer {scanned_stack.keys['acme-admin']}"}
     async with httpx.AsyncClient(

@@ -103,14 +103,23 @@ async def misused() -> None:
     raise asyncpg.InterfaceError("cannot perform operation: another operation is in progress")
 
 
+@post("/v1/left-mid-operation")
+async def left_mid_operation() -> None:
+    raise asyncpg.InternalClientError("cannot switch to state 12; another operation (2) is in progress")
+
+
 @pytest.mark.parametrize(
-    ("path", "status"), [("/v1/died", 503), ("/v1/misused", 500)], ids=["outage", "our-bug"]
+    ("path", "status"),
+    [("/v1/died", 503), ("/v1/left-mid-operation", 503), ("/v1/misused", 500)],
+    ids=["outage", "cut-mid-operation", "our-bug"],
 )
 def test_a_connection_that_died_under_a_transaction_is_a_503_other_driver_errors_a_500(
     path: str, status: int
 ) -> None:
     with create_test_client(
-        route_handlers=[died, misused], exception_handlers=EXCEPTION_HANDLERS, middleware=[request_context]
+        route_handlers=[died, left_mid_operation, misused],
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[request_context],
     ) as http:
         response = http.post(path)
 
