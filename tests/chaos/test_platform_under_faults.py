@@ -22,6 +22,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec
 import pytest
 from redis.asyncio import Redis
 
@@ -325,13 +326,8 @@ async def rig_for(home: Path) -> AsyncIterator[Rig]:
             for name in workers:
                 await asyncio.to_thread(platform.start_worker, name)
             # The checker reads past the proxies: its reads must not be what a fault interrupts.
-            settings = platform.settings
-            direct_settings = type(settings)(
-                **{
-                    **{f: getattr(settings, f) for f in settings.__struct_fields__},
-                    "redis_url": valkey.url,
-                    "database_url": postgres.url,
-                }
+            direct_settings = msgspec.structs.replace(
+                platform.settings, redis_url=valkey.url, database_url=postgres.url
             )
             try:
                 async with open_infrastructure(direct_settings) as infra:
