@@ -9,7 +9,7 @@ from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 
 from api.audit import AuditController
-from api.auth import TokenBucket, bearer_auth
+from api.auth import bearer_auth
 from api.context import request_context
 from api.contract import COMMAND, READ_AFTER, document
 from api.conversations import ConversationsController
@@ -34,12 +34,7 @@ VERSION = "0.1.0"
 
 
 def create_app(deps: ApiDeps, asyncapi: dict[str, Any]) -> Litestar:
-    limits = deps.limits
-    auth = bearer_auth(
-        deps.keys,
-        TokenBucket(limits.rate_per_s, limits.burst),
-        TokenBucket(limits.address_rate_per_s, limits.address_burst),
-    )
+    auth = bearer_auth(deps.keys, deps.key_rate, deps.address_rate)
     schemas = EventSchemas(deps.store.registry, deps.store.schemas)
     app = Litestar(
         route_handlers=[

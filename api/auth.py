@@ -1,5 +1,6 @@
 """API keys as `Authorization: Bearer …`, a role per key, one tenant per key; a token bucket per key,
-and one per client address in front of every key lookup (docs/adr/0022)."""
+and one per client address in front of every key lookup (docs/adr/0022), both shared by the API processes
+(api/rate_limits.py, docs/adr/0033)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,9 @@ PUBLIC_PATHS = {
     r"^/$",  # the web app's page and assets (api/webapp.py): it asks for a key itself
     r"^/assets/[^/]+$",
 }
-CACHE_S = 30.0  # a revoked key keeps working this long in a running API process (open streams too: hub.py)
+# How long a good key is trusted without asking PostgreSQL again. A revocation is heard at once (a NOTIFY,
+# docs/adr/0033); this bounds it only while the API process has no LISTEN connection (open streams: hub.py).
+CACHE_S = 30.0
 MISS_S = 5.0  # an unknown token is answered from memory this long
 CACHE_SIZE = 10_000  # entries of each cache (good keys, unknown tokens, address buckets)
 Clock = Callable[[], float]
@@ -58,7 +61,7 @@ class PostgresKeys:
         return await active_keys(self._pool, key_ids)
 
 
-def _remember(cache: OrderedDict[str, V], key: str, value: V, size: int) -> None:
+def remember(cache: OrderedDict[str, V], key: str, value: V, size: int) -> None:
     """Least recently used out first, one entry at a time: never the whole cache at once."""
     cache[key] = value
     cache.move_to_end(key)
@@ -69,12 +72,14 @@ def _remember(cache: OrderedDict[str, V], key: str, value: V, size: int) -> None
 class KeyCache:
     """Keys are checked in PostgreSQL once, then remembered briefly: reads must not pay a query each.
     Good keys (CACHE_S) and unknown tokens (MISS_S) are kept apart, each in a bounded LRU, so a spray of
-    unknown tokens churns only the misses and never evicts a good key."""
+    unknown tokens churns only the misses and never evicts a good key. A revocation heard from PostgreSQL
+    drops the key at once (`forget_key`)."""
 
     def __init__(self, lookup: KeyLookup, *, size: int = CACHE_SIZE, clock: Clock = time.monotonic) -> None:
         self._lookup, self._size, self._clock = lookup, size, clock
         self._good: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
         self._misses: OrderedDict[str, float] = OrderedDict()
+        self._forgets = 0  # bumped by every revocation heard and every wholesale clear
 
     def fresh(self, token: str) -> Principal | None:
         """The principal of a good key checked less than CACHE_S ago, at no cost."""
@@ -96,19 +101,38 @@ class KeyCache:
         missed = self._misses.get(token)
         if missed is not None and missed > now:
             return None
+        forgets = self._forgets
         principal = await self._lookup.authenticate(token)
         if principal is None:
             self._good.pop(token, None)
-            _remember(self._misses, token, now + MISS_S, self._size)
-        else:
+            remember(self._misses, token, now + MISS_S, self._size)
+        elif forgets == self._forgets:
             self._misses.pop(token, None)
-            _remember(self._good, token, (principal, now + CACHE_S), self._size)
+            remember(self._good, token, (principal, now + CACHE_S), self._size)
+        # else a revocation was heard while PostgreSQL answered: its answer may predate it, so the key is
+        # not remembered (the next request asks again).
         return principal
+
+    def forget_key(self, key_id: str) -> None:
+        """A revocation heard: every cached token of `key_id` is asked for again."""
+        self._forgets += 1
+        for token in [t for t, (p, _) in self._good.items() if p.key_id == key_id]:
+            del self._good[token]
+
+    def forget_all(self) -> None:
+        """After the LISTEN connection came back: a revocation may have gone unheard meanwhile, so every
+        good key is checked again at its next use. Expired rather than dropped: a key that was good is
+        re-checked without paying from its address's bucket (`was_good`)."""
+        self._forgets += 1
+        for token, (principal, _) in list(self._good.items()):
+            self._good[token] = (principal, 0.0)
 
     async def revoked_among(self, key_ids: Collection[str]) -> set[str]:
         """Which of `key_ids` are no longer valid, asked of PostgreSQL (not of this cache), and
         forgotten here at once, so a client whose stream closes cannot come straight back."""
         revoked = set(key_ids) - await self._lookup.active(key_ids)
+        if revoked:
+            self._forgets += 1
         for token in [t for t, (p, _) in self._good.items() if p.key_id in revoked]:
             del self._good[token]
         return revoked
@@ -116,7 +140,8 @@ class KeyCache:
 
 class TokenBucket:
     """`rate` requests a second per key, bursts up to `burst`; at most `size` buckets (the least recently
-    used goes first: forgetting one only refills it)."""
+    used goes first: forgetting one only refills it). This process's alone: the shared limit falls back on
+    it while Redis is out of reach (api/rate_limits.py)."""
 
     def __init__(self, rate: float, burst: int, *, size: int = CACHE_SIZE, clock: Clock = time.monotonic):
         self.rate, self.burst, self._size, self._clock = rate, burst, size, clock
@@ -128,9 +153,9 @@ class TokenBucket:
         tokens, then = self._buckets.get(key, (float(self.burst), now))
         tokens = min(float(self.burst), tokens + (now - then) * self.rate)
         if tokens >= 1:
-            _remember(self._buckets, key, (tokens - 1, now), self._size)
+            remember(self._buckets, key, (tokens - 1, now), self._size)
             return 0.0
-        _remember(self._buckets, key, (tokens, now), self._size)
+        remember(self._buckets, key, (tokens, now), self._size)
         return (1 - tokens) / self.rate
 
 
@@ -157,8 +182,20 @@ def _within(wait: float) -> None:
         )
 
 
+class Limiter(Protocol):
+    """A rate limit by key (api/rate_limits.py `SharedBucket`)."""
+
+    def leased(self, key: str) -> bool:
+        """A token taken at no cost (no I/O), or False: ask `take`."""
+        ...
+
+    async def take(self, key: str) -> float:
+        """0 when allowed, else the seconds to wait."""
+        ...
+
+
 def bearer_auth(
-    keys: KeyCache, limiter: TokenBucket, addresses: TokenBucket
+    keys: KeyCache, limiter: Limiter, addresses: Limiter
 ) -> type[AbstractAuthenticationMiddleware]:
     class BearerAuth(AbstractAuthenticationMiddleware):
         def __init__(self, app: ASGIApp) -> None:
@@ -174,7 +211,7 @@ def bearer_auth(
                 # Before any lookup, a request without a recently checked key pays from its address's
                 # bucket: a spray of tokens costs at most the bucket in queries, a good key nothing.
                 if not keys.was_good(token):
-                    _within(addresses.take(address_of(connection)))
+                    _within(await addresses.take(address_of(connection)))
                 principal = await keys.principal(token)
             if principal is None:
                 raise ProblemError(
@@ -184,7 +221,8 @@ def bearer_auth(
                     "send `Authorization: Bearer <API key>`",
                     headers={"WWW-Authenticate": 'Bearer realm="aiwf"'},
                 )
-            _within(limiter.take(principal.key_id))
+            if not limiter.leased(principal.key_id):
+                _within(await limiter.take(principal.key_id))
             check_role(principal, connection.scope.get("route_handler"))
             refuse_nul(connection.scope)
             tenant_var.set(principal.tenant)

@@ -3,13 +3,18 @@ serves it has folded every position in the token. Projectors NOTIFY on commit; w
 checkpoints now and then, so a lost notification only costs a little latency.
 
 The same notifications tell the read cache (api/read_cache.py) when a partition's rows may have changed:
-`stamp` names the state of a (projection, partition), and is None whenever we might miss a change."""
+`stamp` names the state of a (projection, partition), and is None whenever we might miss a change.
+
+Other channels can be heard on the same connection (`heard`: channel → what to do with a payload; the key
+revocations, docs/adr/0033); `on_listen` runs at every (re)connection, when a notification may have been
+missed."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import asyncpg
@@ -24,8 +29,16 @@ RELISTEN_FIRST_S, RELISTEN_MAX_S = 0.5, 10.0
 
 
 class ConsistencyWaiter:
-    def __init__(self, pool: asyncpg.Pool, database_url: str) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        database_url: str,
+        *,
+        heard: Mapping[str, Callable[[str], None]] | None = None,
+        on_listen: Callable[[], None] | None = None,
+    ) -> None:
         self._pool, self._url = pool, database_url
+        self._heard, self._on_listen = dict(heard or {}), on_listen
         self._positions: dict[tuple[str, int], tuple[int, int]] = {}
         self._generations: dict[str, int] = {}  # bumped when a rebuild swaps a projection's tables
         self._wakeups: set[asyncio.Event] = set()
@@ -53,6 +66,8 @@ class ConsistencyWaiter:
         try:
             listener = await asyncpg.connect(self._url)
             await listener.add_listener(CHANNEL, self._on_notify)
+            for channel in self._heard:
+                await listener.add_listener(channel, self._on_heard)
             await self._refresh()  # after LISTEN: whatever committed meanwhile is in the table
         except Exception:  # without LISTEN we poll the table (and nothing is cached) until it is back
             log.warning(
@@ -66,6 +81,8 @@ class ConsistencyWaiter:
         self._listener = listener
         self._listens += 1
         self.listening = True
+        if self._on_listen is not None:
+            self._on_listen()
         return True
 
     def _on_lost(self, _conn: Any) -> None:
@@ -93,6 +110,12 @@ class ConsistencyWaiter:
                 log.warning("unexpected %s payload: %r", CHANNEL, payload)
         for event in self._wakeups:
             event.set()
+
+    def _on_heard(self, _conn: Any, _pid: int, channel: str, payload: object) -> None:
+        try:
+            self._heard[channel](str(payload))
+        except Exception:  # one bad payload must not stop the next ones
+            log.exception("%s: the notification %r could not be handled", channel, payload)
 
     @property
     def listener_pid(self) -> int | None:

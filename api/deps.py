@@ -18,6 +18,7 @@ from api.consistency import ConsistencyWaiter
 from api.hub import StreamHub
 from api.idempotency import MAX_KEY_CHARS
 from api.problems import ProblemError
+from api.rate_limits import SharedBucket
 from api.read_cache import ConversationCaches
 from commands.context import CommandContext, decode_token
 from infra.api_keys import Principal
@@ -54,6 +55,8 @@ class ApiDeps:
     lag: Any  # async () -> list[GroupLag]; the handler runtime's, when this process runs one
     caches: ConversationCaches
     keys: KeyCache
+    key_rate: SharedBucket  # Limits.rate_per_s and burst, per API key
+    address_rate: SharedBucket  # Limits.address_rate_per_s and address_burst, per client address
     n8n: N8nInstances = NO_N8N
     signer: DocumentSigner | None = None  # SBOM signatures and the public keys; None: no keyring
 

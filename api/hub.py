@@ -1,8 +1,9 @@
 """Live fan-out of the partition logs to SSE subscribers: one reader per partition, a bounded queue per
 subscriber. A subscriber that cannot keep up is dropped (it resumes with Last-Event-ID), never waited on.
 
-A stream is authenticated once, when it opens; the hub checks the keys of every open stream again every
-`key_check_s` (the revocation-cache period, api/auth.py CACHE_S) in one query, and closes the streams of
+A stream is authenticated once, when it opens. A revocation heard from PostgreSQL (`on_key_revoked`, a
+NOTIFY, docs/adr/0033) closes the key's streams at once; in case one goes unheard, the hub also checks the
+keys of every open stream every `key_check_s` (api/auth.py CACHE_S) in one query, and closes the streams of
 revoked keys, and of keys it could not check for two periods (fail closed)."""
 
 from __future__ import annotations
@@ -154,6 +155,14 @@ class StreamHub:
                 sub.key_checked_at = now
             elif now - sub.key_checked_at > 2 * self._key_check_s:
                 self._close(sub, "the API key could not be checked")
+
+    def on_key_revoked(self, key_id: str) -> None:
+        """A revocation heard: the key is forgotten by the cache, and its open streams end now."""
+        if self._keys is not None:
+            self._keys.forget_key(key_id)
+        for subs in list(self._subs.values()):
+            for sub in [sub for sub in subs if sub.key_id == key_id]:
+                self._close(sub, "the API key was revoked")
 
     def _close(self, sub: Subscription, why: str) -> None:
         sub.closed = why

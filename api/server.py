@@ -16,8 +16,10 @@ from api.consistency import ConsistencyWaiter
 from api.deps import ApiDeps, Limits
 from api.hub import StreamHub
 from api.idempotency import sweep_periodically
+from api.rate_limits import SharedBucket
 from api.read_cache import ConversationCaches
 from handlers.runtime.consumer_group import GroupLag
+from infra.api_keys import KEY_REVOKED
 from infra.crypto.keyring import Keyring
 from infra.crypto.signing import DocumentSigner
 from infra.event_store import RedisEventStore
@@ -39,9 +41,13 @@ async def api_services(
     n8n: N8nInstances = NO_N8N,
     keyring: Keyring | None = None,
 ) -> AsyncIterator[ApiDeps]:
-    waiter = ConsistencyWaiter(pool, database_url)
     keys = KeyCache(PostgresKeys(pool))
     hub = StreamHub(store, keys=keys, key_check_s=limits.key_check_s)
+    # Revocations ride on the checkpoints' LISTEN connection; after it reconnects, no cached key is
+    # trusted, since a revocation may have gone unheard.
+    waiter = ConsistencyWaiter(
+        pool, database_url, heard={KEY_REVOKED: hub.on_key_revoked}, on_listen=keys.forget_all
+    )
     await waiter.start()
     await hub.start()
     sweeper = asyncio.create_task(
@@ -57,6 +63,10 @@ async def api_services(
             lag=lag,
             caches=ConversationCaches(waiter),
             keys=keys,
+            key_rate=SharedBucket(store.redis, store.keys, "key", limits.rate_per_s, limits.burst),
+            address_rate=SharedBucket(
+                store.redis, store.keys, "address", limits.address_rate_per_s, limits.address_burst
+            ),
             n8n=n8n,
             signer=DocumentSigner(keyring) if keyring is not None else None,
         )

@@ -17,6 +17,7 @@ from domain.types import Role
 
 _TOKEN = re.compile(r"^aiwf_([a-z0-9]{12})_([A-Za-z0-9_-]{32,64})$")
 _TENANT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+KEY_REVOKED = "aiwf_key_revoked"  # the PostgreSQL channel of revocations; the payload is the key id
 
 
 class Principal(msgspec.Struct, frozen=True, kw_only=True):
@@ -103,7 +104,12 @@ async def list_keys(pool: asyncpg.Pool, tenant: str | None = None) -> list[KeyIn
 
 
 async def revoke_key(pool: asyncpg.Pool, key_id: str) -> bool:
-    done = await pool.execute(
-        "UPDATE api_keys SET revoked_at = now() WHERE key_id = $1 AND revoked_at IS NULL", key_id
+    """Revoke, and announce it on KEY_REVOKED in the same statement (so the same transaction): every API
+    process hears of it at commit, never before."""
+    revoked = await pool.fetch(
+        "WITH revoked AS (UPDATE api_keys SET revoked_at = now() WHERE key_id = $1 AND revoked_at IS NULL "
+        "RETURNING key_id) SELECT pg_notify($2, key_id) FROM revoked",
+        key_id,
+        KEY_REVOKED,
     )
-    return str(done).endswith(" 1")
+    return len(revoked) == 1

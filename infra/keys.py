@@ -16,6 +16,9 @@ An aggregate stream hashes to one of P partitions; every key of partition N carr
     <prefix>:{pN}:mt:<level>:<chunk>  string: the log's Merkle nodes of one level, 32 bytes each, node j at
                                   chunk j // 65536 (docs/audit.md); derived from the log, proofs read it
     <prefix>:{pN}:mt:index        hash: log entry id → its leaf index in the partition's Merkle tree
+
+Keys of no partition: `<prefix>:{meta}:config`, a tenant's data keys under `{dk:<tenant>}`, and the shared
+rate-limit buckets `<prefix>:rl:<scope>:<subject>` (no hash tag: each is one key of one script).
 """
 
 from __future__ import annotations
@@ -123,3 +126,8 @@ class KeySpace(msgspec.Struct, frozen=True, kw_only=True):
     def data_keys_shredded(self) -> str:
         """The channel every process hears a shredding on, to drop the keys it cached."""
         return f"{self.prefix}:dk:shredded"
+
+    def rate_bucket(self, scope: str, subject: str) -> str:
+        """Hash: the token bucket every API process shares for `subject` (an API key id, a client
+        address) of a limit `scope` (infra/rate_buckets.py); it expires once full again."""
+        return f"{self.prefix}:rl:{scope}:{subject}"

@@ -115,3 +115,60 @@ def test_buckets_past_their_number_are_forgotten_one_at_a_time() -> None:
     assert bucket.take("c") == 0.0  # "b", the least recently used, goes
     assert bucket.take("a") > 0  # "a" is still remembered empty
     assert bucket.take("b") == 0.0  # "b" starts full again
+
+
+async def test_a_revocation_heard_drops_every_token_of_that_key_and_no_other() -> None:
+    revoked, kept = token(), token()
+    keys = Keys(revoked, kept)
+    cache = KeyCache(keys, clock=Clock())
+    principal = await cache.principal(revoked)
+    await cache.principal(kept)
+    assert principal is not None
+    keys.revoked.add(principal.key_id)
+
+    cache.forget_key(principal.key_id)
+
+    assert cache.fresh(revoked) is None
+    assert cache.fresh(kept) is not None
+    assert await cache.principal(revoked) is None
+
+
+class SlowKeys(Keys):
+    """PostgreSQL answering a lookup while a revocation is heard."""
+
+    def __init__(self, cache_of: list[KeyCache], *good: str) -> None:
+        super().__init__(*good)
+        self.cache_of = cache_of
+
+    async def authenticate(self, token: str) -> Principal | None:
+        principal = await super().authenticate(token)
+        if principal is not None:
+            self.cache_of[0].forget_key(principal.key_id)  # heard while the query ran
+        return principal
+
+
+async def test_a_lookup_that_overlapped_a_revocation_is_not_remembered() -> None:
+    """The answer may predate the revocation: remembering it would let the key work for CACHE_S."""
+    good = token()
+    cache_of: list[KeyCache] = []
+    keys = SlowKeys(cache_of, good)
+    cache_of.append(KeyCache(keys, clock=Clock()))
+
+    assert await cache_of[0].principal(good) is not None
+    assert not cache_of[0].was_good(good)
+
+
+async def test_forgetting_every_key_makes_each_one_asked_again_as_a_key_that_was_good() -> None:
+    good = [token() for _ in range(3)]
+    keys = Keys(*good)
+    cache = KeyCache(keys, clock=Clock())
+    for known in good:
+        await cache.principal(known)
+
+    cache.forget_all()
+
+    assert not any(cache.fresh(known) for known in good)
+    assert all(cache.was_good(known) for known in good)  # re-checked without paying the address bucket
+    assert await cache.principal(good[0]) is not None
+    assert cache.fresh(good[0]) is not None
+    assert keys.lookups.count(good[0]) == 2
