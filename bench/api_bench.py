@@ -4,11 +4,12 @@
                               [--loadgen auto|wrk|python] [--command-rate N] [--subscribers N]
                               [--sse-rate N] [--storm N] [--no-profile]
 
-The API is a separate process, `python -m infra.cli run --port P` (one uvicorn worker, projectors in the
-same process), on a fresh `AIWF_DATA_DIR` (embedded Valkey + PostgreSQL), or, with `--redis-url` and
-`--database-url`, on those servers under a unique `AIWF_KEY_PREFIX` and PostgreSQL schema (both removed at
-the end). Rate limits are raised to 10^6. It is stopped with SIGINT, like Ctrl-C: after SIGTERM uvicorn
-re-raises the signal and the process dies before its embedded PostgreSQL is stopped.
+The API is `python -m infra.cli run --port P`: API and handler processes of their own, as many as
+`AIWF_API_PROCESSES` / `AIWF_WORKER_PROCESSES` say (default: half the cores each, ADR 0034; set
+`AIWF_API_PROCESSES=0` for everything in one process); "API CPU" counts the API processes only, and the
+handler processes are reported beside it. On a fresh `AIWF_DATA_DIR` (embedded Valkey + PostgreSQL), or,
+with `--redis-url` and `--database-url`, on those servers under a unique `AIWF_KEY_PREFIX` and PostgreSQL
+schema (both removed at the end). Rate limits are raised to 10^6. It is stopped with SIGINT, like Ctrl-C.
 
 1. Reads: `GET /v1/conversations/{id}` with a key, against `bench/api_baseline.py` (a bare Litestar app,
    same uvicorn settings) in the same run and with the same load generator: `wrk -t2 -c64` when
@@ -141,6 +142,19 @@ class Served:
     def pid(self) -> int:
         return self.process.pid
 
+    @property
+    def api_pid(self) -> int:
+        """The API process to profile: the first of `aiwf run`'s API children."""
+        pid: int = self.api_processes()[0].pid
+        return pid
+
+    def api_processes(self) -> list[psutil.Process]:
+        """`aiwf run`'s API children, or the process itself when it serves alone."""
+        return [p for p in _children(self.pid) if "api" in _cmdline(p)] or [psutil.Process(self.pid)]
+
+    def handler_processes(self) -> list[psutil.Process]:
+        return [p for p in _children(self.pid) if "worker" in _cmdline(p)]
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
@@ -150,6 +164,22 @@ class Served:
                 print(f"  {self.name} (pid {self.pid}) ignored SIGINT for 60 s: killed", flush=True)
                 self.process.kill()
                 self.process.wait(10)
+
+
+def _children(pid: int) -> list[psutil.Process]:
+    try:
+        children: list[psutil.Process] = psutil.Process(pid).children()
+    except psutil.Error:
+        return []
+    return children
+
+
+def _cmdline(process: psutil.Process) -> list[str]:
+    try:
+        command: list[str] = process.cmdline()
+    except psutil.Error:
+        return []
+    return command
 
 
 def start_process(name: str, args: Sequence[str], env: dict[str, str], log: Path, port: int) -> Served:
@@ -292,18 +322,34 @@ class RssWatch(threading.Thread):
 
 @dataclass
 class Cpu:
-    """CPU seconds of one process and of the whole machine over a window."""
+    """CPU seconds of the server's processes (the API ones, and `aiwf run`'s handler processes beside)
+    and of the whole machine over a window."""
 
-    process: psutil.Process
+    processes: list[psutil.Process]
+    handlers: list[psutil.Process] = field(default_factory=list)
     wall: float = 0.0
     own: float = 0.0
+    handling: float = 0.0
     busy: float = 0.0
+
+    @classmethod
+    def of(cls, served: Served) -> Cpu:
+        return cls(served.api_processes(), served.handler_processes())
 
     @contextlib.contextmanager
     def window(self) -> Iterator[Cpu]:
+        def used(processes: list[psutil.Process]) -> float:
+            total = 0.0
+            for process in processes:
+                with contextlib.suppress(psutil.Error):
+                    times = process.cpu_times()
+                    total += times.user + times.system
+            return total
+
         def own() -> float:
-            times = self.process.cpu_times()
-            return float(times.user + times.system)
+            return used(self.processes)
+
+        start_handling = used(self.handlers)
 
         def busy() -> float:
             times = psutil.cpu_times()
@@ -313,11 +359,17 @@ class Cpu:
         yield self
         self.wall = time.perf_counter() - start_wall
         self.own, self.busy = own() - start_own, busy() - start_busy
+        self.handling = used(self.handlers) - start_handling
 
     def describe(self) -> str:
         cores = psutil.cpu_count() or 1
+        handlers = (
+            f"{len(self.handlers)} handler process(es) {self.handling / self.wall:.0%} of a core, "
+            if self.handlers
+            else ""
+        )
         return (
-            f"server process {self.own / self.wall:.0%} of a core, "
+            f"{len(self.processes)} API process(es) {self.own / self.wall:.0%} of a core, {handlers}"
             f"machine {self.busy / self.wall / cores:.0%} busy of {cores} cores"
         )
 
@@ -525,12 +577,12 @@ def read_throughput(plan: Plan, api: Api, baseline: Served, conversation: str, r
     warm = 1.0 if plan.quick else 2.0
     results: dict[str, tuple[tuple[float, ...], str]] = {}
     per_request: dict[str, float] = {}
-    for name, port, headers, pid in (
-        ("api", api.port, api.auth(), api.served.pid),
-        ("baseline", baseline.port, {}, baseline.pid),
+    for name, port, headers, served in (
+        ("api", api.port, api.auth(), api.served),
+        ("baseline", baseline.port, {}, baseline),
     ):
         run_load(plan, port, path, headers, warm)
-        with Cpu(psutil.Process(pid)).window() as cpu:
+        with Cpu.of(served).window() as cpu:
             measured = run_load(plan, port, path, headers, seconds)
         results[name] = (measured, cpu.describe())
         per_request[name] = cpu.own / max(1.0, measured[1]) * 1e6
@@ -755,7 +807,7 @@ async def command_latency(plan: Plan, api: Api, report: Report) -> list[str]:
     await paced_commands(api, conversations, min(plan.command_rate, 100), 1.0, "warm-up")
     rate, step = plan.command_rate, 0
     while True:
-        with Cpu(psutil.Process(api.served.pid)).window() as cpu:
+        with Cpu.of(api.served).window() as cpu:
             run = await paced_commands(api, conversations, rate, plan.duration, f"bench-{step}")
         label = (
             "2. command -> read model (POST, then GET with its token)"
@@ -971,13 +1023,13 @@ async def sse_fanout(plan: Plan, api: Api, conversation: str, report: Report) ->
         await asyncio.sleep(2.0)  # let the server finish setting up the last subscriptions
         cut = await asyncio.to_thread(subscribers.closed)
         print(f"  .. {opened:,} SSE subscribers connected, {cut} closed since (failures: {failed or 'none'})")
-        with Cpu(psutil.Process(api.served.pid)).window() as cpu:
+        with Cpu.of(api.served).window() as cpu:
             posted = await post_events(api, conversation, plan.sse_rate, plan.duration, "sse")
             await asyncio.sleep(3.0)  # deliveries still on their way
         report.notes.append(f"SSE fan-out window (posting + 3 s drain): {cpu.describe()}")
         if plan.profile:
             seconds = min(plan.duration, 5.0)
-            with profiled(plan, api.served.pid, seconds, "3. SSE fan-out (extra window)", report):
+            with profiled(plan, api.served.api_pid, seconds, "3. SSE fan-out (extra window)", report):
                 await post_events(api, conversation, plan.sse_rate, seconds, "sse-profile")
             await asyncio.sleep(2.0)
         fan = await asyncio.to_thread(subscribers.finish)
@@ -1106,7 +1158,7 @@ async def measure(plan: Plan, api: Api, baseline: Served, watch: RssWatch, repor
     if plan.profile:
         seconds = min(plan.duration, 5.0)
         path = f"/v1/conversations/{reads}"
-        with profiled(plan, api.served.pid, seconds, "1. reads (extra window)", report):
+        with profiled(plan, api.served.api_pid, seconds, "1. reads (extra window)", report):
             await asyncio.to_thread(run_load, plan, api.port, path, api.auth(), seconds + 1)
     baseline.stop()
     watch.phase = "2. commands"
@@ -1115,7 +1167,13 @@ async def measure(plan: Plan, api: Api, baseline: Served, watch: RssWatch, repor
     if plan.profile:
         seconds = min(plan.duration, 5.0)
         rate = min(plan.command_rate, 300.0)
-        with profiled(plan, api.served.pid, seconds, f"2. commands at {rate:g}/s (extra window)", report):
+        with profiled(
+            plan,
+            api.served.api_pid,
+            seconds,
+            f"2. commands at {rate:g}/s (extra window)",
+            report,
+        ):
             await paced_commands(api, conversations, rate, seconds, "profile")
     watch.phase = "3. SSE"
     print("phase 3: SSE fan-out, then a subscription storm", flush=True)
@@ -1150,7 +1208,7 @@ def run(plan: Plan) -> Report:
         shutil.rmtree(work, ignore_errors=True)
         raise
     print(f"  .. API on 127.0.0.1:{api.port}, pid {api.served.pid}, up in {api.started_s:.1f} s", flush=True)
-    watch = RssWatch(api.served.pid)
+    watch = RssWatch(api.served.api_pid)
     baseline: Served | None = None
     try:
         time.sleep(1.0)

@@ -53,6 +53,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     keyring_json: str | None = None  # the keyring document itself (from a secret store), before any file
     checkpoint_interval_s: int = 60  # signed Merkle checkpoints of the grown logs; 0: only on demand
     lease_ttl_ms: int = 10_000  # a partition's consumer is replaced this long after it stops renewing
+    api_processes: int | None = None  # `aiwf run`'s API processes; None: half the cores; 0: one process
+    worker_processes: int | None = None  # `aiwf run`'s handler processes; None: the other cores
 
     def __repr__(self) -> str:
         fields = {f: getattr(self, f) for f in self.__struct_fields__}
@@ -163,6 +165,8 @@ _VARIABLES: dict[str, tuple[str, Callable[[str], Any]]] = {
     "AIWF_KEYRING_JSON": ("keyring_json", str),
     "AIWF_CHECKPOINT_INTERVAL_S": ("checkpoint_interval_s", _int_between(0, 86400)),
     "AIWF_LEASE_TTL_MS": ("lease_ttl_ms", _int_between(300, 600_000)),
+    "AIWF_API_PROCESSES": ("api_processes", _int_between(0, 256)),
+    "AIWF_WORKER_PROCESSES": ("worker_processes", _int_between(1, 256)),
 }
 
 

@@ -142,9 +142,13 @@ def _data_commands(commands: Any) -> None:
         default="all",
         help="only the read-model projectors, or only the main job's agents (default: both)",
     )
+    worker.add_argument("--supervisor-pid", type=int, help=argparse.SUPPRESS)
     worker.set_defaults(command=serving.worker)
     api = commands.add_parser("api", help="serve the HTTP API only (run workers apart with `aiwf worker`)")
     api.add_argument("--port", type=int, help="HTTP port (default AIWF_PORT or 8080)")
+    # `aiwf run`'s own: the socket it bound for every API process, and its pid (they stop with it).
+    api.add_argument("--listen-fd", type=int, help=argparse.SUPPRESS)
+    api.add_argument("--supervisor-pid", type=int, help=argparse.SUPPRESS)
     api.set_defaults(command=serving.api)
     keys = commands.add_parser("keys", help="API keys: create, list, revoke").add_subparsers(
         title="keys commands"

@@ -8,6 +8,7 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator
 from typing import Any
@@ -24,6 +25,7 @@ from infra.checkpoints import checkpointing
 from infra.cli import early_stop
 from infra.cli.demo import WAIT_S, ErrorCount, check_read_side, play
 from infra.cli.demo import deploy as deploy_demo
+from infra.cli.supervisor import ChildSpec, ProcessPlan, Supervisor, follow_parent, listening_socket, plan_for
 from infra.postgres import create_pool, migrate
 from infra.provider_reports import reporting_providers
 from infra.runtime import Infrastructure, StartupError, open_infrastructure
@@ -144,7 +146,93 @@ async def demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
-    """`make run`: embedded servers when no URLs, migrations, projectors and the API, until Ctrl-C."""
+    """`make run`: embedded servers when no URLs, migrations, then the handlers and the API in processes
+    of their own (all in this one with AIWF_API_PROCESSES=0), until Ctrl-C."""
+    plan = plan_for(os.cpu_count() or 1, settings.api_processes, settings.worker_processes)
+    if plan.single:
+        return await _run_in_one_process(settings, args)
+    return await _run_supervised(settings, args, plan)
+
+
+async def _run_supervised(settings: Settings, args: argparse.Namespace, plan: ProcessPlan) -> int:
+    port = args.port or settings.port
+    async with (
+        open_infrastructure(settings) as infra,
+        open_pool(infra) as pool,
+        open_gateway(infra.notes) as gateway,
+    ):
+        infra.notes.append(
+            f"processes: {plan.api} API, {plan.workers} worker (AIWF_API_PROCESSES, AIWF_WORKER_PROCESSES)"
+        )
+        print_notes(infra)
+        key = await _dev_key(settings, pool)
+        try:
+            sock = listening_socket(settings.host, port)
+        except OSError as exc:
+            raise StartupError(f"{exc.strerror}: set AIWF_PORT or --port to a free port") from None
+        with sock:
+            supervisor = Supervisor(_children(plan, sock.fileno()), _child_env(infra, port))
+            try:
+                await supervisor.start()
+                probe = runtime_for(infra, pool, gateway)  # not started: its lag covers every group
+                base_url = f"http://{settings.host}:{port}"
+                await _first_conversation(infra, pool, probe, base_url)
+                await _until_serving(settings.host, port)
+                _print_serving(settings.host, port, key)
+                await until_signalled()
+            finally:
+                codes = await supervisor.stop()
+        failed = {name: code for name, code in codes.items() if code != 0}
+        if failed:
+            print(f"aiwf run: processes that did not stop cleanly: {failed}", file=sys.stderr)
+    return 0
+
+
+def _children(plan: ProcessPlan, listen_fd: int) -> list[ChildSpec]:
+    cli = (sys.executable, "-m", "infra.cli")
+    parent = ("--supervisor-pid", str(os.getpid()))
+    apis = [
+        ChildSpec(
+            name=f"api-{i}", argv=(*cli, "api", "--listen-fd", str(listen_fd), *parent), pass_fds=(listen_fd,)
+        )
+        for i in range(1, plan.api + 1)
+    ]
+    workers = [
+        ChildSpec(name=f"worker-{i}", argv=(*cli, "worker", *parent)) for i in range(1, plan.workers + 1)
+    ]
+    return workers + apis
+
+
+def _child_env(infra: Infrastructure, port: int) -> dict[str, str]:
+    """Ours, with the servers this process found or started, and the port events name in `dataschema`."""
+    return {
+        **os.environ,
+        "REDIS_URL": infra.redis_url,
+        "DATABASE_URL": infra.database_url,
+        "AIWF_PORT": str(port),
+    }
+
+
+async def _until_serving(host: str, port: int, timeout_s: float = 60.0) -> None:
+    """Until an API process answers on the shared socket (any of them: they all accept on it)."""
+    target = "127.0.0.1" if host in {"", "0.0.0.0"} else "::1" if host == "::" else host  # noqa: S104
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while loop.time() < deadline:
+        with contextlib.suppress(OSError):
+            reader, writer = await asyncio.open_connection(target, port)
+            writer.write(b"GET /health/live HTTP/1.1\r\nHost: aiwf\r\nConnection: close\r\n\r\n")
+            status = await reader.readline()
+            writer.close()
+            if status.startswith(b"HTTP/1.1 200"):
+                return
+        await asyncio.sleep(0.1)
+    raise StartupError(
+        f"no API process answered on port {port} within {timeout_s:.0f} s (see the errors above)"
+    )
+
+
+async def _run_in_one_process(settings: Settings, args: argparse.Namespace) -> int:
     async with (
         open_infrastructure(settings) as infra,
         open_pool(infra) as pool,
@@ -183,12 +271,31 @@ async def _first_conversation(
 
 
 async def api(settings: Settings, args: argparse.Namespace) -> int:
-    """The API alone (scale it apart from the workers)."""
+    """The API alone (scale it apart from the workers); `aiwf run` starts it on a socket of its own."""
+    supervised = _supervised(args)
     async with open_infrastructure(settings) as infra, open_pool(infra) as pool:
-        print_notes(infra)
+        if not supervised:
+            print_notes(infra)
         probe = runtime_for(infra, pool)  # not started: only asked for lag
-        await _serve(settings, infra, pool=pool, port=args.port or settings.port, lag=probe.lag)
+        sock = socket.socket(fileno=args.listen_fd) if args.listen_fd is not None else None
+        await _serve(
+            settings,
+            infra,
+            pool=pool,
+            port=args.port or settings.port,
+            lag=probe.lag,
+            sock=sock,
+            quiet=supervised,
+        )
     return 0
+
+
+def _supervised(args: argparse.Namespace) -> bool:
+    """Started by `aiwf run`: it stops with it, and leaves the talking to it."""
+    pid: int | None = getattr(args, "supervisor_pid", None)
+    if pid is not None:
+        follow_parent(pid)
+    return pid is not None
 
 
 async def _serve(
@@ -199,6 +306,8 @@ async def _serve(
     port: int,
     lag: Any,
     dev_key: str | None = None,
+    sock: socket.socket | None = None,
+    quiet: bool = False,
 ) -> None:
     from api.deps import Limits  # noqa: PLC0415 - keeps `aiwf --help` fast
     from api.server import api_services, server  # noqa: PLC0415
@@ -217,20 +326,22 @@ async def _serve(
         infra.store, pool, infra.database_url, limits, lag, n8n=infra.n8n, keyring=infra.keyring
     ) as deps:
         api = server(deps, infra.redis_url, settings.host, port)
-        print(
-            f"aiwf: serving on http://{settings.host}:{port} (OpenAPI /schema, AsyncAPI /asyncapi.json)",
-            flush=True,
-        )
-        print(f"aiwf: the web app: http://{settings.host}:{port}/ (sign in with an API key)", flush=True)
-        if dev_key:
-            print(f"aiwf: dev API key (tenant dev, role admin): {dev_key}", flush=True)
-            print(
-                f"      curl -H 'Authorization: Bearer {dev_key}' http://{settings.host}:{port}/v1/conversations",
-                flush=True,
-            )
+        if not quiet:
+            _print_serving(settings.host, port, dev_key)
         early_stop.hand_over()
         if not early_stop.requested():
-            await api.serve()
+            await api.serve(sockets=[sock] if sock is not None else None)
+
+
+def _print_serving(host: str, port: int, dev_key: str | None) -> None:
+    print(f"aiwf: serving on http://{host}:{port} (OpenAPI /schema, AsyncAPI /asyncapi.json)", flush=True)
+    print(f"aiwf: the web app: http://{host}:{port}/ (sign in with an API key)", flush=True)
+    if dev_key:
+        print(f"aiwf: dev API key (tenant dev, role admin): {dev_key}", flush=True)
+        print(
+            f"      curl -H 'Authorization: Bearer {dev_key}' http://{host}:{port}/v1/conversations",
+            flush=True,
+        )
 
 
 async def _dev_key(settings: Settings, pool: asyncpg.Pool) -> str:
@@ -254,6 +365,7 @@ async def migrate_db(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 async def worker(settings: Settings, args: argparse.Namespace) -> int:
+    supervised = _supervised(args)
     managers = args.handlers in ("all", "managers")
     async with (
         open_infrastructure(settings) as infra,
@@ -262,11 +374,13 @@ async def worker(settings: Settings, args: argparse.Namespace) -> int:
         checkpointing(infra.store, pool, infra.keyring, settings.checkpoint_interval_s, infra.notes),
         reporting(infra, gateway if managers else None),
     ):
-        print_notes(infra)
+        if not supervised:
+            print_notes(infra)
         managed = gateway if managers else None
         runtime = runtime_for(infra, pool, managed, projectors=args.handlers in ("all", "projectors"))
         await runtime.start()
-        print(f"aiwf worker: {len(runtime.workers)} partition workers as {runtime.consumer}", flush=True)
+        if not supervised:
+            print(f"aiwf worker: {len(runtime.workers)} partition workers as {runtime.consumer}", flush=True)
         try:
             await until_signalled()
         finally:

@@ -17,3 +17,4 @@ def test_a_log_line_is_one_json_object_with_the_requests_ids() -> None:
     assert line["message"] == "request done"
     assert (line["request_id"], line["correlation_id"], line["status"]) == ("r-1", "c-1", 202)
     assert line["time"].endswith("Z")
+    assert line["pid"] == record.process  # which of `aiwf run`'s processes wrote it
