@@ -16,6 +16,8 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from infra.observability import REQUESTS, correlation_id, request_id
 
 log = logging.getLogger("aiwf.http")
+_CHILDREN_KEPT = 4096
+_children: dict[tuple[str, str, int], Any] = {}
 
 
 def request_context(app: ASGIApp) -> ASGIApp:
@@ -40,24 +42,26 @@ def request_context(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            route = route_of(scope)
-            REQUESTS.labels(scope.get("method", ""), route, str(status[0])).observe(elapsed)
-            fields = {
-                "method": scope.get("method"),
-                "route": route,
-                "status": status[0],
-                "ms": round(elapsed * 1000, 2),
-            }
-            log.info(
-                "%s %s %s %.2f ms",
-                fields["method"],
-                fields["route"],
-                fields["status"],
-                fields["ms"],
-                extra={"fields": fields},
-            )
+            method, route = scope.get("method", ""), route_of(scope)
+            _latency(method, route, status[0]).observe(elapsed)
+            if log.isEnabledFor(logging.INFO):  # nothing built for a line that is not written
+                ms = round(elapsed * 1000, 2)
+                fields = {"method": method, "route": route, "status": status[0], "ms": ms}
+                log.info("%s %s %s %.2f ms", method, route, status[0], ms, extra={"fields": fields})
 
     return middleware
+
+
+def _latency(method: str, route: str, status: int) -> Any:
+    """The histogram's child for these labels: `.labels()` hashes and locks on every call, so each
+    child is looked up once (routes and statuses are few; past `_CHILDREN_KEPT`, uncached)."""
+    key = (method, route, status)
+    child = _children.get(key)
+    if child is None:
+        child = REQUESTS.labels(method, route, str(status))
+        if len(_children) < _CHILDREN_KEPT:
+            _children[key] = child
+    return child
 
 
 def route_of(scope: Scope) -> str:

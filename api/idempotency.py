@@ -120,29 +120,34 @@ async def _claim_or_answer(
         await asyncio.sleep(_POLL_S)
 
 
+_INSERT = (
+    "INSERT INTO idempotency_keys (tenant, key, scope, body_sha256, created_at, claim, claimed_until) "
+    "VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7)) "
+    "ON CONFLICT (tenant, key) DO NOTHING RETURNING true"
+)
+
+
 async def _claim(
     pool: asyncpg.Pool, request: IdempotentRequest, ttl_s: float, now: datetime
 ) -> Answered | Claimed | InFlight:
-    """One short transaction, serialised per key by an advisory lock."""
+    """A new key is claimed by one statement (its primary key decides between two racing requests);
+    a key with a record is looked at in one short transaction, serialised per key by an advisory lock."""
+    claim = secrets.token_hex(16)
+    if await pool.fetchval(_INSERT, *_row(request, now, claim)):
+        return Claimed(claim, now)
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(
             "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"{request.tenant}\x1f{request.key}"
         )
         row = await _stored(conn, request, ttl_s)
-        claim = secrets.token_hex(16)
         if row is None:
-            await conn.execute(
-                "INSERT INTO idempotency_keys (tenant, key, scope, body_sha256, created_at, claim, "
-                "claimed_until) VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7))",
-                request.tenant,
-                request.key,
-                request.scope,
-                request.body_sha256,
-                now,
-                claim,
-                CLAIM_S,
+            # Absent when read, taken since by another request's one-statement claim (which takes no
+            # lock): that request runs, this one waits for its answer.
+            return (
+                Claimed(claim, now)
+                if await conn.fetchval(_INSERT, *_row(request, now, claim))
+                else InFlight()
             )
-            return Claimed(claim, now)
         if row["scope"] != request.scope or row["body_sha256"] != request.body_sha256:
             raise ProblemError(
                 422,
@@ -164,6 +169,10 @@ async def _claim(
             CLAIM_S,
         )
         return Claimed(claim, row["created_at"])
+
+
+def _row(request: IdempotentRequest, now: datetime, claim: str) -> tuple[object, ...]:
+    return (request.tenant, request.key, request.scope, request.body_sha256, now, claim, CLAIM_S)
 
 
 async def _stored(conn: Conn, request: IdempotentRequest, ttl_s: float) -> asyncpg.Record | None:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from commands.context import CommandContext, CommandResult
-from commands.ports import EventStore
+from commands.fold_cache import Folded, cache_of, continues
+from commands.ports import EventStore, StreamHead, verifying
 from commands.snapshots import Snapshot, load_snapshot, save_snapshot
 from domain.envelope import DomainEvent, NewEvent, Position
 from domain.errors import ConcurrencyConflict, DuplicateEventId, EventIdTaken, NotFound
@@ -34,6 +35,7 @@ class StateFold(Generic[S]):
     state_type: Any  # the union of state classes, for decoding snapshots
     schema: str  # "<name>.<n>": its snapshots are kept under the name; another n is ignored
     snapshot_every: int = SNAPSHOT_EVERY
+    cached: bool = True  # keep the fold in this process between commands (commands/fold_cache.py)
 
     @property
     def name(self) -> str:
@@ -50,20 +52,69 @@ class Loaded(Generic[S]):
     state: S
     version: int
     tenant: str | None  # None: the stream has no event yet
+    head: StreamHead | None = None  # the head this state was read at, when known: the append chains to it
 
 
 async def load(store: EventStore, decider: StateFold[S], stream: str) -> Loaded[S]:
-    """The aggregate's state at its current version, from the newest snapshot and the events after it."""
+    """The aggregate's state at its current version: from this process's fold of it when a read of
+    what came after proves that current (commands/fold_cache.py), else from the newest snapshot and the
+    events after it."""
+    if decider.cached and verifying(store):
+        cache = cache_of(store)
+        entry = cache.get(decider.schema, stream)
+        if entry is not None:
+            events, head = await store.read_after(stream, entry.version)
+            if continues(entry, events, head):
+                state = decider.fold((e.envelope.data for e in events), entry.state)
+                loaded = Loaded(state=state, version=head.version, tenant=entry.tenant, head=head)
+                await _keep(store, decider, stream, loaded, entry.since_snapshot + len(events))
+                return loaded
+            cache.drop(decider.schema, stream)
+    return await _load_cold(store, decider, stream)
+
+
+async def _load_cold(store: EventStore, decider: StateFold[S], stream: str) -> Loaded[S]:
     snapshot = await load_snapshot(store, stream, decider)
     after = snapshot.version if snapshot else 0
-    events = await store.read_stream(stream, from_version=after + 1)
+    head: StreamHead | None = None
+    if verifying(store):
+        events, head = await store.read_after(stream, after)
+        if head.version != after + len(events):
+            head = None  # an append between the two reads: this state is still valid, only not cached
+    else:
+        events = await store.read_stream(stream, from_version=after + 1)
     tenant = snapshot.tenant if snapshot else (events[0].envelope.tenant if events else None)
     state = decider.fold((e.envelope.data for e in events), snapshot.state if snapshot else decider.initial)
-    loaded = Loaded(state=state, version=after + len(events), tenant=tenant)
-    if tenant is not None and len(events) >= decider.snapshot_every:
-        snapshot = Snapshot(schema=decider.schema, version=loaded.version, tenant=tenant, state=loaded.state)
-        await save_snapshot(store, stream, decider.name, snapshot)
+    loaded = Loaded(state=state, version=after + len(events), tenant=tenant, head=head)
+    await _keep(store, decider, stream, loaded, len(events))
     return loaded
+
+
+async def _keep(
+    store: EventStore,
+    decider: StateFold[S],
+    stream: str,
+    loaded: Loaded[S],
+    since_snapshot: int,
+) -> None:
+    """A snapshot every `snapshot_every` events folded, and the fold cached (when its head is known)."""
+    if loaded.tenant is None:
+        return
+    if since_snapshot >= decider.snapshot_every:
+        snapshot = Snapshot(
+            schema=decider.schema, version=loaded.version, tenant=loaded.tenant, state=loaded.state
+        )
+        await save_snapshot(store, stream, decider.name, snapshot)
+        since_snapshot = 0
+    if decider.cached and loaded.head is not None and verifying(store):
+        entry = Folded(
+            state=loaded.state,
+            version=loaded.version,
+            hash=loaded.head.hash,
+            tenant=loaded.tenant,
+            since_snapshot=since_snapshot,
+        )
+        cache_of(store).put(decider.schema, stream, entry)
 
 
 async def execute(
@@ -81,7 +132,7 @@ async def execute(
             )
         events = [_new(ctx, stream, i, payload) for i, payload in enumerate(payloads)]
         try:
-            positions = await store.append(stream, events, current.version, ctx.origin)
+            positions = await _append(store, stream, events, current, ctx)
         except ConcurrencyConflict:
             # Jittered backoff: writers that collided do not collide again in lockstep.
             await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
@@ -123,6 +174,16 @@ async def _ran_before(store: EventStore, ctx: CommandContext, stream: str) -> Co
         positions=tuple(landed),
         version=landed[-1].version,
     )
+
+
+async def _append(
+    store: EventStore, stream: str, events: list[NewEvent], current: Loaded[Any], ctx: CommandContext
+) -> list[Position]:
+    """With the head the state was read at, the store need not read it again: if the stream moved since,
+    the append's version check refuses it all the same."""
+    if current.head is not None and verifying(store):
+        return await store.append(stream, events, current.version, ctx.origin, head=current.head)
+    return await store.append(stream, events, current.version, ctx.origin)
 
 
 def _new(ctx: CommandContext, stream: str, index: int, payload: DomainEvent) -> NewEvent:

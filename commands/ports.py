@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeGuard
 
 from domain.envelope import EventOrigin, NewEvent, Position, StoredEvent
 
@@ -24,6 +24,36 @@ class EventStore(Protocol):
 
     async def positions_of(self, stream: str, event_ids: Sequence[str]) -> list[Position | None]:
         """Where each event landed in `stream`; None for one that is not stored there."""
+
+
+class StreamHead(Protocol):
+    """A stream's version and the hash of its newest event (what an append chains to)."""
+
+    @property
+    def version(self) -> int: ...
+    @property
+    def hash(self) -> str: ...
+
+
+class VerifyingStore(EventStore, Protocol):
+    """A store a cached fold can be checked against (commands/fold_cache.py): the events after a version
+    with the head in one round trip, and an append told the head it chains to (no second read of it)."""
+
+    async def read_after(self, stream: str, version: int) -> tuple[list[StoredEvent], StreamHead]: ...
+
+    async def append(
+        self,
+        stream: str,
+        events: Sequence[NewEvent],
+        expected_version: int,
+        origin: EventOrigin,
+        *,
+        head: StreamHead | None = None,
+    ) -> list[Position]: ...
+
+
+def verifying(store: EventStore) -> TypeGuard[VerifyingStore]:
+    return hasattr(store, "read_after")
 
 
 class VaultCredential(Protocol):

@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 from redis.exceptions import NoScriptError, ResponseError
 
+from commands.ports import StreamHead
 from domain.canonical import content_digest, seal
 from domain.envelope import (
     GENESIS_HASH,
@@ -44,7 +45,7 @@ from infra.crypto.events import EventCipher, SealedEvent
 from infra.dataschema import LOCAL_SCHEMAS, SchemaLocator
 from infra.keys import KeySpace
 from infra.observability import APPENDS, CONFLICTS
-from infra.redis_cmds import hget, hgetall, xrange
+from infra.redis_cmds import StreamEntry, hget, hgetall, xrange
 from infra.redis_conn import RedisConnection
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ class RedisEventStore:
         expected_version: int,
         origin: EventOrigin,
         *,
-        head: Head | None = None,
+        head: StreamHead | None = None,
     ) -> list[Position]:
         """Append `events` if the stream is at `expected_version`; re-sending a stored batch is a no-op.
         The stream's first event fixes its tenant: an append by another one is `StreamOfAnotherTenant`."""
@@ -209,11 +210,7 @@ class RedisEventStore:
 
     async def head(self, stream: str) -> Head:
         keys = self.keys.for_stream(stream)
-        stored = await hget(self._redis.client, keys.heads, stream)
-        if stored is None:
-            return Head(version=0, hash=GENESIS_HASH)
-        version, digest = stored.decode().split(" ", 1)
-        return Head(version=int(version), hash=digest)
+        return _head(await hget(self._redis.client, keys.heads, stream))
 
     async def read_stream(
         self, stream: str, from_version: int = 1, limit: int | None = None
@@ -225,15 +222,35 @@ class RedisEventStore:
         while True:
             count = READ_CHUNK if limit is None else min(READ_CHUNK, limit - len(out))
             entries = await xrange(self._redis.client, key, start, count=count)
-            for _entry_id, fields in entries:
-                raw = fields[b"event"]
-                envelope = self.registry.decode(raw)
-                if self.cipher is not None and envelope.keyid is not None:
-                    envelope = await self.cipher.open(envelope)  # the raw bytes stay as stored
-                out.append(StoredEvent(raw=raw, envelope=envelope))
+            out += await self._decoded(entries)
             if len(entries) < count or (limit is not None and len(out) >= limit):
                 return out
             start = "(" + entries[-1][0].decode()
+
+    async def read_after(self, stream: str, version: int) -> tuple[list[StoredEvent], Head]:
+        """The events after `version` and the stream's head, in one round trip: what a fold cached at
+        `version` needs to be checked and brought up to date (commands/fold_cache.py). Not atomic: an
+        append landing between the two reads shows as a head past the events, which the caller refuses."""
+        keys = self.keys.for_stream(stream)
+        pipe = self._redis.client.pipeline(transaction=False)
+        pipe.execute_command("XRANGE", keys.stream(stream), f"{version + 1}-0", "+", "COUNT", READ_CHUNK)
+        pipe.execute_command("HGET", keys.heads, stream)
+        entries, stored = await pipe.execute()
+        events = await self._decoded(entries or [])
+        if len(events) == READ_CHUNK:  # a long tail: the rest, and the head after it
+            events += await self.read_stream(stream, from_version=version + 1 + READ_CHUNK)
+            return events, await self.head(stream)
+        return events, _head(stored)
+
+    async def _decoded(self, entries: list[StreamEntry]) -> list[StoredEvent]:
+        out: list[StoredEvent] = []
+        for _entry_id, fields in entries:
+            raw = fields[b"event"]
+            envelope = self.registry.decode(raw)
+            if self.cipher is not None and envelope.keyid is not None:
+                envelope = await self.cipher.open(envelope)  # the raw bytes stay as stored
+            out.append(StoredEvent(raw=raw, envelope=envelope))
+        return out
 
     async def positions_of(self, stream: str, event_ids: Sequence[str]) -> list[Position | None]:
         """Where each of these events landed in `stream` (None: not stored there), from the id index."""
@@ -308,6 +325,13 @@ class RedisEventStore:
             version, digest = stored.decode().split(" ", 1)
             out[name.decode()] = Head(version=int(version), hash=digest)
         return out
+
+
+def _head(stored: bytes | None) -> Head:
+    if stored is None:
+        return Head(version=0, hash=GENESIS_HASH)
+    version, digest = stored.decode().split(" ", 1)
+    return Head(version=int(version), hash=digest)
 
 
 def _seal_batch(

@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+from commands.fold_cache import forget_tenant
 from domain.catalog import REGISTRY
 from infra.crypto.datakeys import DataKeys
 from infra.crypto.events import EventCipher
@@ -149,6 +150,7 @@ async def hearing_shreddings(
         async for message in pubsub.listen():
             if message.get("type") == "message":
                 data_keys.forget_announced(message["data"])
+                forget_tenant(data_keys.tenant_of_announcement(message["data"]))
 
     task = asyncio.create_task(listen(), name="aiwf-shredding-listener")
     try:

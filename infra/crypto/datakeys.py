@@ -198,6 +198,10 @@ class DataKeys:
         tenant, _, subject = _text(message).partition(" ")
         self.forget(tenant, subject)
 
+    @staticmethod
+    def tenant_of_announcement(message: bytes | str) -> str:
+        return _text(message).partition(" ")[0]
+
     async def rewrap(self, tenant: str) -> int:
         """The tenant's wrapping keys encapsulated to the keyring's current master, and data keys still
         encapsulated directly moved under the current wrapping key (the keys themselves stay the same, so

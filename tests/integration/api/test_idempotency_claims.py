@@ -128,3 +128,22 @@ async def test_a_request_still_running_past_the_wait_is_answered_409_and_loses_n
     assert caught.value.status_code == 409
     assert await first == (202, b'{"slow": 1}')
     assert await once(pg_pool, **request(), run=slow) == (202, b'{"slow": 1}')
+
+
+async def test_requests_racing_for_a_new_key_run_the_command_once_and_all_get_its_answer(
+    pg_pool: asyncpg.Pool,
+) -> None:
+    """A new key is claimed by one INSERT without the advisory lock (issue 15); a request that took the
+    locked path meanwhile must wait for the winner, never insert a second record or run again."""
+    runs = []
+
+    async def command(started_at: datetime) -> tuple[int, bytes]:
+        runs.append(started_at)
+        await asyncio.sleep(0.05)
+        return 202, b'{"n": 1}'
+
+    answers = await asyncio.gather(*(once(pg_pool, **request(), run=command) for _ in range(12)))
+
+    assert answers == [(202, b'{"n": 1}')] * 12
+    assert len(runs) == 1
+    assert await pg_pool.fetchval("SELECT count(*) FROM idempotency_keys") == 1
