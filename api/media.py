@@ -12,8 +12,9 @@ from api.problems import ProblemError
 JSON = "application/json"
 
 
-def refuse_other_media(request: Request[Any, Any, Any]) -> None:
-    """The app's `before_request`: it runs before a handler's parameters and body are parsed."""
+async def refuse_other_media(request: Request[Any, Any, Any]) -> None:
+    """The app's `before_request`: it runs before a handler's parameters and body are parsed. Async
+    though it awaits nothing: Litestar runs a sync hook in its thread pool, on every request."""
     if "data" not in request.route_handler.parsed_fn_signature.parameters or not has_body(request):
         return
     media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
