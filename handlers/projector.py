@@ -42,31 +42,35 @@ class Projector:
 
     async def process(self, partition: int, records: Sequence[LogRecord], epoch: int) -> int:
         """Entries that are not ours (no envelope) are skipped, the checkpoint passes them: the worker
-        has dead-lettered them before this call."""
+        has dead-lettered them before this call. Records come in log order, so those at or below the
+        checkpoint (redelivered) are a prefix."""
         async with self._pool.acquire() as conn, conn.transaction():
             after = await self._lock_checkpoint(conn, partition, epoch)
-            fresh = [r for r in records if log_position(r.log_id) > after]
-            if not fresh:
+            start = 0
+            while start < len(records) and log_position(records[start].log_id) <= after:
+                start += 1
+            if start == len(records):
                 return 0
             events = [
                 ProjectedEvent(partition=partition, log_id=r.log_id, raw=r.raw or b"", envelope=r.envelope)
-                for r in fresh
+                for r in records[start:]
                 if r.envelope is not None
             ]
             for model in self.spec.models:
                 await model.apply(conn, events, self.names)
+            last = records[-1].log_id
+            # The notification is delivered at commit: read-your-writes waiters in the API wake up
+            # (api/consistency.py). One statement with the checkpoint: one round trip less per batch.
             await conn.execute(
-                "UPDATE projection_checkpoints SET position = $3, events = events + $4, epoch = $5, "
-                "updated_at = now() WHERE projection = $1 AND partition = $2",
+                "WITH advanced AS (UPDATE projection_checkpoints SET position = $3, events = events + $4, "
+                "epoch = $5, updated_at = now() WHERE projection = $1 AND partition = $2) "
+                "SELECT pg_notify('aiwf_checkpoints', $6)",
                 self.spec.name,
                 partition,
-                fresh[-1].log_id,
+                last,
                 len(events),
                 epoch,
-            )
-            # Delivered at commit: read-your-writes waiters in the API wake up (api/consistency.py).
-            await conn.execute(
-                "SELECT pg_notify('aiwf_checkpoints', $1)", f"{self.spec.name} {partition} {fresh[-1].log_id}"
+                f"{self.spec.name} {partition} {last}",
             )
         return len(events)
 

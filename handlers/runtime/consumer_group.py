@@ -109,9 +109,13 @@ for i = 3, #ARGV, 4 do
 end
 return moved
 """
+# The ids come as one space-separated argument: redis-py packs each argument in Python, and 500 of
+# them cost more than the XACK (issue 15).
 _ACKNOWLEDGE = """
 if ARGV[2] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[2] then return -1 end
-return redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 3))
+local ids = {}
+for id in string.gmatch(ARGV[3], '[^ ]+') do ids[#ids + 1] = id end
+return redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
 """
 
 
@@ -127,7 +131,7 @@ async def acknowledge(
     if not log_ids:
         return True
     reply = await redis.client.eval(
-        _ACKNOWLEDGE, 2, keys.log, keys.lease(group), group, holder or "", *log_ids
+        _ACKNOWLEDGE, 2, keys.log, keys.lease(group), group, holder or "", " ".join(log_ids)
     )
     return int(reply) >= 0
 

@@ -44,7 +44,7 @@ from handlers.runtime.consumer_group import (
 )
 from handlers.runtime.failures import is_transient
 from handlers.runtime.lease import Lease, LeaseLost
-from handlers.runtime.records import LogRecord, to_record, to_records
+from handlers.runtime.records import LogRecord, shared_decoding
 from infra.keys import PartitionKeys
 from infra.redis_conn import RedisConnection
 
@@ -85,7 +85,7 @@ class PartitionWorker:
         processor: BatchProcessor,
         consumer: str,
     ) -> None:
-        self._redis, self._brokers, self._registry = redis, brokers, registry
+        self._redis, self._brokers, self._decoding = redis, brokers, shared_decoding(registry)
         self.keys, self.config, self._processor, self.consumer = keys, config, processor, consumer
         self._lease = Lease(redis, keys, config.group, consumer, config.lease_ttl_ms)
         self._stopping = asyncio.Event()
@@ -174,7 +174,9 @@ class PartitionWorker:
                 await self._redo(pending)
 
     async def _redo(self, pending: Sequence[PendingEntry]) -> None:
-        records = [to_record(self._registry, e.log_id, e.fields) for e in pending]
+        records = self._decoding.records(
+            self.keys.log, [e.log_id for e in pending], [e.fields for e in pending]
+        )
         try:
             await self._apply(records)
             return
@@ -204,15 +206,15 @@ class PartitionWorker:
         self._failures.pop(record.log_id, None)
 
     async def _apply(self, records: Sequence[LogRecord]) -> None:
-        await self._dead_letter(
-            [
-                DeadLetter(log_id=r.log_id, raw=r.raw, reason=r.error or "not ours")
-                for r in records
-                if r.envelope is None
-            ]
-        )
+        ours: list[str] = []
+        letters: list[DeadLetter] = []
+        for r in records:
+            if r.envelope is not None:
+                ours.append(r.log_id)
+            else:
+                letters.append(DeadLetter(log_id=r.log_id, raw=r.raw, reason=r.error or "not ours"))
+        await self._dead_letter(letters)
         applied = await self._processor.process(self.partition, records, self._lease.epoch)
-        ours = [r.log_id for r in records if r.envelope is not None]
         await acknowledge(self._redis, self.keys, self.config.group, ours, holder=self._holder)
         self.processed += applied
 
@@ -261,7 +263,8 @@ class PartitionWorker:
             if self.config.ordered and await self._stale_reads():
                 self._interrupted.set()  # an older batch sits with a former holder: take it first
                 return
-            records = to_records(self._registry, msg.raw_message["message_ids"], msg.raw_message["data"])
+            batch = msg.raw_message
+            records = self._decoding.records(self.keys.log, batch["message_ids"], batch["data"])
             try:
                 await self._apply(records)
             except Exception:
