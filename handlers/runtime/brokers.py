@@ -36,7 +36,10 @@ class BrokerPool:
 
     async def _started(self, url: str) -> RedisBroker:
         if url not in self._brokers:
-            broker = RedisBroker(url, logger=_faststream_log)
+            # No dependency injection: the handler takes the raw batch (worker.py). With it, FastStream
+            # resolved the handler's message parameter in a thread pool on every batch, a third of a
+            # process manager's CPU.
+            broker = RedisBroker(url, logger=_faststream_log, apply_types=False)
             await broker.start()
             self._brokers[url] = broker
         return self._brokers[url]

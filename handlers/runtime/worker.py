@@ -27,7 +27,6 @@ from typing import Any, Protocol
 import msgspec
 from faststream import AckPolicy
 from faststream.redis import StreamSub
-from faststream.redis.annotations import RedisBatchStreamMessage
 from faststream.redis.message import RedisBatchStreamMessage as FastStreamBatch
 
 from domain.registry import EventRegistry
@@ -241,7 +240,7 @@ class PartitionWorker:
             last_id=">",
         )
         subscriber = broker.subscriber(
-            stream=stream, ack_policy=AckPolicy.MANUAL, persistent=False, parser=_raw_batch, decoder=_no_body
+            stream=stream, ack_policy=AckPolicy.MANUAL, persistent=False, parser=_raw_batch, decoder=_raw_body
         )
         subscriber(self._on_batch)
         if self._stopping.is_set():  # asked to stop during the awaits before: clearing would lose it
@@ -255,7 +254,8 @@ class PartitionWorker:
                 self._interrupted.set()
             await stop_subscriber(subscriber)
 
-    async def _on_batch(self, msg: RedisBatchStreamMessage) -> None:
+    async def _on_batch(self, batch: dict[str, Any]) -> None:
+        """FastStream calls it with the decoded body, which `_raw_body` makes the raw XREADGROUP batch."""
         self._batches += 1
         async with self._busy:
             if self._interrupted.is_set():
@@ -263,7 +263,6 @@ class PartitionWorker:
             if self.config.ordered and await self._stale_reads():
                 self._interrupted.set()  # an older batch sits with a former holder: take it first
                 return
-            batch = msg.raw_message
             records = self._decoding.records(self.keys.log, batch["message_ids"], batch["data"])
             try:
                 await self._apply(records)
@@ -340,5 +339,5 @@ async def _raw_batch(message: Any, _default: Any) -> FastStreamBatch:
     return FastStreamBatch(raw_message=message, body=b"", consumer=None, group=None)  # type: ignore[arg-type]
 
 
-async def _no_body(_message: Any, _default: Any) -> None:
-    return None
+async def _raw_body(message: FastStreamBatch, _default: Any) -> Any:
+    return message.raw_message
