@@ -162,7 +162,8 @@ async def _run_supervised(settings: Settings, args: argparse.Namespace, plan: Pr
         open_gateway(infra.notes) as gateway,
     ):
         infra.notes.append(
-            f"processes: {plan.api} API, {plan.workers} worker (AIWF_API_PROCESSES, AIWF_WORKER_PROCESSES)"
+            f"processes: {plan.api} API, {plan.workers} projectors and {plan.workers} agents"
+            " (AIWF_API_PROCESSES, AIWF_WORKER_PROCESSES)"
         )
         print_notes(infra)
         key = await _dev_key(settings, pool)
@@ -197,8 +198,12 @@ def _children(plan: ProcessPlan, listen_fd: int) -> list[ChildSpec]:
         )
         for i in range(1, plan.api + 1)
     ]
+    # Projectors and agents apart: the agents' planning and model calls must not hold up the read models
+    # that every read-your-writes waits for; the kernel shares the cores between the two.
     workers = [
-        ChildSpec(name=f"worker-{i}", argv=(*cli, "worker", *parent)) for i in range(1, plan.workers + 1)
+        ChildSpec(name=f"{handlers}-{i}", argv=(*cli, "worker", "--handlers", handlers, *parent))
+        for i in range(1, plan.workers + 1)
+        for handlers in ("projectors", "managers")
     ]
     return workers + apis
 

@@ -69,7 +69,7 @@ def _children(pid: int) -> list[psutil.Process]:
 
 
 def _kinds(pid: int) -> dict[str, list[psutil.Process]]:
-    kinds: dict[str, list[psutil.Process]] = {"api": [], "worker": []}
+    kinds: dict[str, list[psutil.Process]] = {"api": [], "projectors": [], "managers": []}
     for child in _children(pid):
         try:
             command = child.cmdline()
@@ -119,7 +119,7 @@ def _kill_one_then_stop_all(tmp_path: Path, env: dict[str, str]) -> None:
     port = int(env["AIWF_PORT"])
     with platform(env) as run:
         kinds = _kinds(run.pid)
-        assert [len(kinds["api"]), len(kinds["worker"])] == [2, 1]
+        assert [len(kinds["api"]), len(kinds["projectors"]), len(kinds["managers"])] == [2, 1, 1]
         key = (tmp_path / "dev-api-key").read_text().strip()
         headers = {"Authorization": f"Bearer {key}"}
         answered = httpx.get(f"http://127.0.0.1:{port}/v1/conversations", headers=headers, timeout=5)
@@ -158,7 +158,7 @@ async def test_the_children_stop_when_aiwf_run_is_killed(
 def _kill_the_supervisor(env: dict[str, str]) -> None:
     with platform(env) as run:
         children = [child.pid for child in _children(run.pid)]
-        assert len(children) == 2
+        assert len(children) == 3  # the API, the projectors, the agents
         run.kill()
         run.wait(timeout=10)
 
