@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 
 import asyncpg
 from litestar import Request
+from litestar.di import NamedDependency
 from litestar.params import HeaderParameter, QueryParameter
 
 from api.auth import CACHE_S, KeyCache
@@ -103,7 +104,7 @@ TraceParent = Annotated[
 
 def command_request(
     request: Request[Any, Any, Any],
-    deps: ApiDeps,  # unused: see AFTER_DEPS
+    deps: NamedDependency[ApiDeps],  # unused: see AFTER_DEPS
     idempotency_key: IdempotencyKey = None,
     x_correlation_id: CorrelationId = None,
     traceparent: TraceParent = None,
@@ -137,7 +138,7 @@ _READ_AFTER = (
 
 
 def read_after(
-    deps: ApiDeps,  # unused: see AFTER_DEPS
+    deps: NamedDependency[ApiDeps],  # unused: see AFTER_DEPS
     x_consistency_token: Annotated[
         str | None,
         HeaderParameter(name="X-Consistency-Token", pattern=POSITIONS_PATTERN, description=_READ_AFTER),
