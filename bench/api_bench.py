@@ -16,7 +16,9 @@ schema (both removed at the end). Rate limits are raised to 10^6. It is stopped 
    installed, else the Python generator of `bench/api_http.py` (2 processes, 64 connections; labelled).
 2. Commands: open-loop paced `POST .../messages`, then `GET /v1/conversations/{id}` with the POST's
    `X-Consistency-Token`; timed from the POST's first byte written to the GET's 200. When the offered
-   rate cannot be kept, lower rates follow until one meets the goal.
+   rate cannot be kept, lower rates follow until one meets the goal. Every message also runs through
+   the main job in the handler processes; before each rate and before 3, the benchmark waits (and says
+   how long) until they are idle again, so a phase does not measure the previous one's backlog.
 3. SSE: subscribers on `GET /v1/stream` in a child process that stamps every read with the monotonic
    clock; events POSTed at a modest rate; latency from the append (the log entry id is Valkey's clock in
    ms) to the arrival, with the POST's send and answer times beside it. Then a storm: many subscriptions
@@ -807,6 +809,7 @@ async def command_latency(plan: Plan, api: Api, report: Report) -> list[str]:
     await paced_commands(api, conversations, min(plan.command_rate, 100), 1.0, "warm-up")
     rate, step = plan.command_rate, 0
     while True:
+        await settled(api, f"commands at {rate:,.0f}/s", report)
         with Cpu.of(api.served).window() as cpu:
             run = await paced_commands(api, conversations, rate, plan.duration, f"bench-{step}")
         label = (
@@ -825,6 +828,27 @@ async def command_latency(plan: Plan, api: Api, report: Report) -> list[str]:
         step += 1
         lower = run.achieved * 0.7 if step == 1 and run.achieved < 0.9 * rate else rate / 2
         rate = max(MIN_COMMAND_RATE, float(round(lower, -1)))
+
+
+QUIET_SHARE = 0.1  # of a core: the handler processes are idle again
+SETTLE_LIMIT_S = 300.0
+
+
+async def settled(api: Api, before: str, report: Report) -> None:
+    """Wait until `aiwf run`'s handler processes are idle: every message a phase sends also goes through
+    the main job (the agents plan, design and validate a workflow for it, tens of ms of CPU each), and
+    the next phase would otherwise measure the API while that backlog runs. The wait is reported."""
+    handlers = api.served.handler_processes()
+    if not handlers:
+        return
+    started = time.perf_counter()
+    while time.perf_counter() - started < SETTLE_LIMIT_S:
+        with Cpu(handlers).window() as cpu:
+            await asyncio.sleep(1.0)
+        if cpu.own / cpu.wall < QUIET_SHARE:
+            break
+    waited = time.perf_counter() - started
+    report.notes.append(f"before {before}: waited {waited:,.1f} s for the handler processes to be idle")
 
 
 # --- 3. SSE fan-out ---------------------------------------------------------------------------------
@@ -1176,6 +1200,7 @@ async def measure(plan: Plan, api: Api, baseline: Served, watch: RssWatch, repor
         ):
             await paced_commands(api, conversations, rate, seconds, "profile")
     watch.phase = "3. SSE"
+    await settled(api, "the SSE fan-out", report)
     print("phase 3: SSE fan-out, then a subscription storm", flush=True)
     await sse_fanout(plan, api, conversations[0], report)
     await subscription_storm(plan, api, conversations, report)
