@@ -431,7 +431,11 @@ async def catch_up_processes(bench: Bench, processes: int) -> CatchUp:
     }
     workers = [
         await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "infra.cli", "worker", env=env, stdout=asyncio.subprocess.DEVNULL
+            # Projectors only: `aiwf worker` alone also runs the agents, which would plan a reply to every
+            # message of the workload and append the main job's events meanwhile.
+            *(sys.executable, "-m", "infra.cli", "worker", "--handlers", "projectors"),
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
         )
         for _ in range(processes)
     ]
