@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run demo eval test lint typecheck unit integration chaos bench bench-append bench-command bench-main-job bench-audit bench-web bench-durability format clean n8n n8n-test n8n-catalog web web-check
+.PHONY: install run demo eval test lint typecheck unit integration chaos bench bench-append bench-command bench-main-job bench-audit bench-web bench-durability bench-projection bench-api bench-sealing format clean n8n n8n-test n8n-catalog web web-check
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -45,7 +45,7 @@ CHAOS_ROUNDS ?= 3
 chaos: install ## faults injected in rounds under load, the invariants checked after each (`make test` plays one round of each)
 	AIWF_CHAOS_ROUNDS=$(CHAOS_ROUNDS) $(BIN)/pytest -s tests/chaos
 
-bench: bench-append bench-command bench-main-job bench-audit bench-web bench-durability
+bench: bench-append bench-command bench-main-job bench-audit bench-web bench-durability bench-projection bench-api bench-sealing
 
 bench-append: install ## event store append throughput, latency and memory, against raw XADD
 	$(BIN)/python -m bench.append_bench
@@ -64,6 +64,15 @@ bench-audit: install ## `aiwf audit verify` events/s over 200,000 events and pro
 
 bench-durability: install ## append throughput with AOF off, everysec, always, each with and without WAITAOF, interleaved
 	$(BIN)/python -m bench.durability_bench
+
+bench-projection: install ## projection catch-up (one and two worker processes) against raw COPY, and rebuilds
+	$(BIN)/python -m bench.projection_bench
+
+bench-api: install ## reads against a bare Litestar route, command -> read-your-writes, SSE fan-out (wrk when installed)
+	$(BIN)/python -m bench.api_bench
+
+bench-sealing: install ## sealed appends and opened reads against plain ones
+	$(BIN)/python -m bench.sealing_bench
 
 format: install
 	$(BIN)/ruff format .
