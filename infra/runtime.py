@@ -149,8 +149,7 @@ async def hearing_shreddings(
     async def listen() -> None:
         async for message in pubsub.listen():
             if message.get("type") == "message":
-                data_keys.forget_announced(message["data"])
-                forget_tenant(data_keys.tenant_of_announcement(message["data"]))
+                forget_tenant(data_keys.forget_announced(message["data"]))
 
     task = asyncio.create_task(listen(), name="aiwf-shredding-listener")
     try:

@@ -92,7 +92,6 @@ class _Child:
         self.process: asyncio.subprocess.Process | None = None
         self.started_at = 0.0
         self.backoff_s = FIRST_BACKOFF_S
-        self.restarts = 0
 
 
 class Supervisor:
@@ -104,14 +103,6 @@ class Supervisor:
         self._env = dict(env)
         self._stopping = asyncio.Event()
         self._watchers: set[asyncio.Task[None]] = set()
-
-    @property
-    def pids(self) -> dict[str, int]:
-        return {c.spec.name: c.process.pid for c in self._children if c.process is not None}
-
-    @property
-    def restarts(self) -> int:
-        return sum(c.restarts for c in self._children)
 
     async def start(self) -> None:
         for child in self._children:
@@ -143,7 +134,6 @@ class Supervisor:
             if self._stopping.is_set():
                 return
             child.backoff_s = min(child.backoff_s * 2, MAX_BACKOFF_S)
-            child.restarts += 1
             await self._spawn(child)
 
     async def stop(self) -> dict[str, int]:

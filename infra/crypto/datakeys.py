@@ -193,14 +193,11 @@ class DataKeys:
     def forget(self, tenant: str, subject: str) -> None:
         self._cache.pop((tenant, subject), None)
 
-    def forget_announced(self, message: bytes | str) -> None:
-        """A message of the shredding channel: `<tenant> <subject>`."""
+    def forget_announced(self, message: bytes | str) -> str:
+        """A message of the shredding channel: `<tenant> <subject>`; returns the tenant."""
         tenant, _, subject = _text(message).partition(" ")
         self.forget(tenant, subject)
-
-    @staticmethod
-    def tenant_of_announcement(message: bytes | str) -> str:
-        return _text(message).partition(" ")[0]
+        return tenant
 
     async def rewrap(self, tenant: str) -> int:
         """The tenant's wrapping keys encapsulated to the keyring's current master, and data keys still
