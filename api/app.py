@@ -26,9 +26,11 @@ from api.ops import asyncapi_route, live, metrics, ready
 from api.problems import EXCEPTION_HANDLERS
 from api.sboms import SbomController
 from api.subjects import SubjectsController
+from api.tracing import traced
 from api.verifications import verify
 from api.webapp import routes as webapp_routes
 from api.workflows import WorkflowsController
+from infra import tracing
 
 VERSION = "0.1.0"
 
@@ -63,7 +65,7 @@ def create_app(deps: ApiDeps, asyncapi: dict[str, Any]) -> Litestar:
             READ_AFTER: Provide(read_after, sync_to_thread=False),
         },
         before_request=refuse_other_media,
-        middleware=[request_context, DefineMiddleware(auth)],
+        middleware=[*([traced] if tracing.enabled() else []), request_context, DefineMiddleware(auth)],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=deps.limits.max_body_bytes,
         openapi_config=openapi_config(VERSION),

@@ -27,6 +27,7 @@ from infra.crypto.signing import DocumentSigner
 from infra.event_store import RedisEventStore
 from infra.n8n.instances import NO_N8N, N8nInstances
 from infra.observability import correlation_id, request_id
+from infra.tracing import current_traceparent
 
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 
@@ -63,11 +64,12 @@ class ApiDeps:
 
 
 def traceparent_of(header: str | None) -> str:
-    """The caller's W3C trace context when valid; otherwise a new trace, so every event has one."""
+    """The request's server span when traces are on (its parent is the caller's context); otherwise
+    the caller's W3C trace context when valid, or a new trace, so every event has one."""
     value = (header or "").strip().lower()
-    if _TRACEPARENT.match(value):
-        return value
-    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+    if not _TRACEPARENT.match(value):
+        value = f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+    return current_traceparent(value) or value
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from typing import Any
 import msgspec
 
 from api.auth import CACHE_S, KeyCache
+from infra import tracing
 from infra.event_store import RedisEventStore
 from infra.stopping import STOP_TIMEOUT_S, settle
 
@@ -29,6 +30,7 @@ class _Route(msgspec.Struct, frozen=True):
     stream: str
     version: int
     type: str
+    traceparent: str | None = None
 
 
 class Delivery(msgspec.Struct, frozen=True, kw_only=True):
@@ -118,9 +120,26 @@ class StreamHub:
                 await asyncio.sleep(0.5)
                 continue
             for _stream, entries in reply or []:
-                for entry_id, fields in entries:
-                    last_id = entry_id.decode()
-                    await self._dispatch(partition, last_id, fields.get(b"event"))
+                with self._delivery_span(partition, entries):
+                    for entry_id, fields in entries:
+                        last_id = entry_id.decode()
+                        await self._dispatch(partition, last_id, fields.get(b"event"))
+
+    def _delivery_span(self, partition: int, entries: list[Any]) -> contextlib.AbstractContextManager[None]:
+        """A span per batch delivered to someone, linked to each event's trace (none when traces are off
+        or nobody listens here)."""
+        if not tracing.enabled() or not self._subs:
+            return contextlib.nullcontext()
+        carried = (self._listened(fields.get(b"event")) for _, fields in entries)
+        return tracing.batch_span("sse deliver", carried, {"aiwf.partition": partition})
+
+    def _listened(self, raw: bytes | None) -> str | None:
+        """The event's trace context if a subscriber of its tenant listens here."""
+        try:
+            route = _route.decode(raw) if raw is not None else None
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return None
+        return route.traceparent if route is not None and self._subs.get(route.tenant) else None
 
     async def _keep_alive(self) -> None:
         """One timer for every idle subscriber, instead of a timeout on every queue read (a timer

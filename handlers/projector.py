@@ -9,6 +9,7 @@ import asyncpg
 
 from handlers.runtime.lease import LeaseLost
 from handlers.runtime.records import LogRecord
+from infra.tracing import batch_span
 from projections.events import ProjectedEvent, log_position
 from projections.read_model import Conn, ProjectorSpec
 
@@ -44,6 +45,11 @@ class Projector:
         """Entries that are not ours (no envelope) are skipped, the checkpoint passes them: the worker
         has dead-lettered them before this call. Records come in log order, so those at or below the
         checkpoint (redelivered) are a prefix."""
+        carried = (r.envelope.traceparent for r in records if r.envelope is not None)
+        with batch_span(f"project {self.spec.name}", carried, {"aiwf.partition": partition}):
+            return await self._project(partition, records, epoch)
+
+    async def _project(self, partition: int, records: Sequence[LogRecord], epoch: int) -> int:
         async with self._pool.acquire() as conn, conn.transaction():
             after = await self._lock_checkpoint(conn, partition, epoch)
             start = 0

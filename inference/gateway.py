@@ -12,9 +12,13 @@ import asyncio
 import time
 from collections.abc import Mapping, Sequence
 from typing import Final, Protocol, runtime_checkable
+from urllib.parse import urlsplit
 
 import msgspec
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, StatusCode
 
+from domain.conversation_events import InferenceRefused
 from domain.provider_status import ProviderStatus
 from domain.types import AgentRole, Sensitivity
 from inference.circuit import (
@@ -59,6 +63,8 @@ from inference.schemas import output_name, schema_for
 from inference.templates import PromptTemplate
 
 __all__ = ["OFFLINE_DEADLINE_S", "Gateway", "GatewayCall", "GatewayOutcome"]
+
+_TRACER: Final = trace.get_tracer("aiwf.inference")
 
 OFFLINE_DEADLINE_S: Final = 5.0  # see _step_deadline
 
@@ -116,9 +122,14 @@ class Gateway:
         decision = decide_route(
             verdict.sensitivity, local, cloud, self._policy, local_exposure=self._local_exposure
         )
-        if isinstance(decision, Refusal):
-            return refused(call, verdict.sensitivity, f"{verdict.describe()}: {decision.reason}")
-        return await self._follow(call, verdict, decision)
+        with _TRACER.start_as_current_span(f"infer {call.purpose}") as span:
+            if isinstance(decision, Refusal):
+                outcome = refused(call, verdict.sensitivity, f"{verdict.describe()}: {decision.reason}")
+            else:
+                outcome = await self._follow(call, verdict, decision)
+            if span.is_recording():
+                span.set_attributes(_inference_attributes(call, outcome))
+            return outcome
 
     def status(self) -> list[ProviderStatus]:
         """Each configured target as it stands now: its provider, model, locality and circuit. Pure:
@@ -188,6 +199,19 @@ class Gateway:
         return refused(call, verdict.sensitivity, f"{'; '.join(notes)}; no allowed provider answered{never}")
 
     async def _attempt(self, call: GatewayCall, step: Step, remaining: float) -> Attempt | _Skipped:
+        """One provider asked, as a GenAI client span (OpenTelemetry semantic conventions): who, which
+        model, the tokens; never a prompt or an answer."""
+        provider = self._providers[step.target]
+        model = self._model_ids.get(step.target, "unknown")
+        with _TRACER.start_as_current_span(f"chat {model}", kind=SpanKind.CLIENT) as span:
+            attempt = await self._ask(call, step, remaining)
+            if span.is_recording():
+                span.set_attributes(_model_call_attributes(call, provider, model, step, attempt))
+                if not isinstance(attempt, Attempt) or attempt.outcome != "ok":
+                    span.set_status(StatusCode.ERROR)
+            return attempt
+
+    async def _ask(self, call: GatewayCall, step: Step, remaining: float) -> Attempt | _Skipped:
         provider = self._providers[step.target]
         texts, mapping = _outgoing(call, pseudonymise=step.pseudonymise)
         # Last line of defence: whatever the route says, nothing classified non-public reaches a cloud.
@@ -208,6 +232,56 @@ class Gateway:
         except Exception as err:  # a provider bug still ends as an event, not as a lost call
             return Attempt(result=None, outcome="error", note=f"unexpected {type(err).__name__}")
         return validated(call.purpose, result, mapping)
+
+
+def _inference_attributes(call: GatewayCall, outcome: GatewayOutcome) -> dict[str, str | int]:
+    """The call as the gateway decided it: our own attributes beside the GenAI ones."""
+    event = outcome.event
+    attributes: dict[str, str | int] = {
+        "aiwf.inference.id": call.inference_id,
+        "aiwf.inference.purpose": str(call.purpose),
+        "aiwf.sensitivity": str(event.sensitivity),
+    }
+    if isinstance(event, InferenceRefused):
+        attributes["aiwf.route.reason"] = event.reason
+        attributes["aiwf.inference.outcome"] = "refused"
+    else:
+        attributes["aiwf.route.reason"] = event.route_reason
+        attributes["aiwf.inference.outcome"] = event.outcome
+        attributes["gen_ai.response.model"] = event.model
+    return attributes
+
+
+def _model_call_attributes(
+    call: GatewayCall, provider: CircuitBreakerProvider, model: str, step: Step, attempt: Attempt | _Skipped
+) -> dict[str, str | int | bool]:
+    attributes: dict[str, str | int | bool] = {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.system": provider.name,
+        "gen_ai.provider.name": provider.name,
+        "gen_ai.request.model": model,
+        "gen_ai.request.max_tokens": call.max_tokens,
+        "gen_ai.output.type": "json",
+        "aiwf.inference.purpose": str(call.purpose),
+        "aiwf.locality": provider.locality,
+        "aiwf.pseudonymised": step.pseudonymise,
+    }
+    if provider.endpoint is not None and (host := urlsplit(provider.endpoint)).hostname:
+        attributes["server.address"] = host.hostname
+        if host.port is not None:
+            attributes["server.port"] = host.port
+    if isinstance(attempt, _Skipped):
+        attributes["error.type"] = "unavailable"
+        return attributes
+    if attempt.outcome != "ok":
+        attributes["error.type"] = attempt.outcome
+    if attempt.result is not None:
+        usage = attempt.result.usage
+        attributes["gen_ai.response.model"] = attempt.result.model
+        attributes["gen_ai.usage.input_tokens"] = usage.input_tokens
+        attributes["gen_ai.usage.output_tokens"] = usage.output_tokens
+        attributes["aiwf.cost_micro_usd"] = attempt.result.cost_micro_usd
+    return attributes
 
 
 def _at_least(verdict: Verdict, derived_from: Sensitivity) -> Verdict:

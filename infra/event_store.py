@@ -14,6 +14,7 @@ from importlib.resources import files
 from typing import Any
 
 import msgspec
+from opentelemetry.trace import SpanKind
 from redis.exceptions import NoScriptError, ResponseError
 
 from commands.ports import StreamHead
@@ -41,6 +42,7 @@ from domain.errors import (
 from domain.registry import EventRegistry, type_name
 from domain.sealed_fields import own_subject, sealed_paths, subject_named_by
 from domain.text import json_holds_nul, nul_fields
+from infra import tracing
 from infra.crypto.events import EventCipher, SealedEvent
 from infra.dataschema import LOCAL_SCHEMAS, SchemaLocator
 from infra.keys import KeySpace
@@ -120,6 +122,30 @@ class RedisEventStore:
         The stream's first event fixes its tenant: an append by another one is `StreamOfAnotherTenant`."""
         if not events:
             return []
+        if not tracing.enabled():
+            return await self._append(stream, events, expected_version, origin, head)
+        with tracing.TRACER.start_as_current_span("append", kind=SpanKind.PRODUCER) as span:
+            span.set_attributes(
+                {
+                    "messaging.system": "redis",
+                    "messaging.operation.type": "send",
+                    "messaging.destination.name": self.keys.for_stream(stream).log,
+                    "messaging.batch.message_count": len(events),
+                    "aiwf.stream": stream,
+                    "aiwf.expected_version": expected_version,
+                    "aiwf.event_types": [type_name(type(event.data)) for event in events],
+                }
+            )
+            return await self._append(stream, events, expected_version, origin, head)
+
+    async def _append(
+        self,
+        stream: str,
+        events: Sequence[NewEvent],
+        expected_version: int,
+        origin: EventOrigin,
+        head: StreamHead | None,
+    ) -> list[Position]:
         _refuse_repeated_ids(stream, events)
         keys = self.keys.for_stream(stream)
         if head is None or head.version != expected_version:

@@ -53,6 +53,7 @@ from handlers.managers.steps import ManagerDeps, append, load_process, new_event
 from handlers.runtime.lease import StepLock
 from infra.n8n.client import N8nClient, N8nWorkflow
 from infra.n8n.errors import N8nError
+from infra.tracing import current_traceparent
 
 log = logging.getLogger(__name__)
 STEP = "deployer"
@@ -105,7 +106,7 @@ def _ctx(cause: Envelope, *parts: str) -> CommandContext:
         source=SOURCE,
         correlation_id=cause.correlationid or cause.stream,
         causation_id=cause.id,
-        traceparent=cause.traceparent,
+        traceparent=current_traceparent(cause.traceparent),
         idempotency_key=step_id(cause, STEP, *parts),
     )
 

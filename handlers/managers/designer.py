@@ -53,6 +53,7 @@ from handlers.managers.steps import (
 from inference.gateway import GatewayCall
 from inference.operator import DEADLINE_S, MAX_TOKENS
 from inference.provider import ChatMessage
+from infra.tracing import current_traceparent, inner_span
 
 STEP = "designer"
 MAX_REPAIRS = 3
@@ -159,7 +160,9 @@ class TurnDesign:
                 await self._reply_without_workflow(decision)
                 return
             draft = examine(decision.output, self.derived_from, self.deps.catalog)
-            report = draft.checked(validate(decision.output, self.deps.catalog))
+            with inner_span("validate workflow", {"aiwf.workflow.id": self.workflow_id}) as span:
+                report = draft.checked(validate(decision.output, self.deps.catalog))
+                span.set_attributes({"aiwf.workflow.valid": report.valid, "aiwf.repair_round": round_})
             revision = await self._record_draft(decision, report, draft, round_)
             workflow = (self.workflow_id, revision)
             if report.valid:
@@ -291,6 +294,7 @@ class TurnDesign:
             source="aiwf://agents",
             correlation_id=self.cause.correlationid,
             causation_id=self.cause.id,
+            traceparent=current_traceparent(self.cause.traceparent),
             idempotency_key=self.id("approve"),
         )
         await approve_workflow(self.deps.store, ctx, self.workflow_id, revision)

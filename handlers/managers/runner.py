@@ -12,6 +12,7 @@ from domain.envelope import Envelope
 from domain.errors import ShreddedSubject
 from handlers.managers.steps import ManagerDeps
 from handlers.runtime.records import LogRecord
+from infra.tracing import event_span
 
 log = logging.getLogger(__name__)
 Handler = Callable[[ManagerDeps, Envelope], Awaitable[None]]
@@ -52,6 +53,22 @@ class ManagerProcessor:
         async with self._slots:
             for envelope in envelopes:
                 try:
-                    await self._handle(self._deps, envelope)
+                    with event_span(
+                        f"{self.name} {envelope.type}", envelope.traceparent, self._about(envelope)
+                    ):
+                        await self._handle(self._deps, envelope)
                 except ShreddedSubject as erased:  # nothing may be written for it any more: done with it
                     log.info("%s: %s %s skipped: %s", self.name, envelope.type, envelope.id, erased)
+
+    def _about(self, envelope: Envelope) -> dict[str, str | int]:
+        about: dict[str, str | int] = {
+            "messaging.operation.type": "process",
+            "aiwf.manager": self.name,
+            "aiwf.event.type": envelope.type,
+            "aiwf.event.id": envelope.id,
+            "aiwf.stream": envelope.stream,
+        }
+        agent = getattr(envelope.data, "agent", None)  # which specialist a delegation asks
+        if agent is not None:
+            about["aiwf.agent"] = str(agent)
+        return about

@@ -29,6 +29,7 @@ from handlers.managers import replies
 from inference.gateway import Gateway, GatewayCall
 from infra.event_store import RedisEventStore
 from infra.n8n.instances import NO_N8N, N8nInstances
+from infra.tracing import current_traceparent
 
 log = logging.getLogger(__name__)
 SOURCE = "aiwf://agents"
@@ -77,7 +78,7 @@ def new_event(cause: Envelope, event_id: str, data: DomainEvent, at: datetime) -
         time=at,
         correlationid=cause.correlationid or cause.stream,
         causationid=cause.id,
-        traceparent=cause.traceparent,
+        traceparent=current_traceparent(cause.traceparent),
     )
 
 

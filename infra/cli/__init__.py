@@ -26,6 +26,7 @@ from infra.embedded import EmbeddedError
 from infra.observability import configure_logging
 from infra.runtime import StartupError
 from infra.settings import Settings, SettingsError, documented_variables, load_settings
+from infra.tracing import TracingRefused, configure_tracing
 from projections.catalog import PROJECTORS
 
 log = logging.getLogger("aiwf")
@@ -51,6 +52,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"aiwf: {exc}", file=sys.stderr)
         return 2
     _configure_logging(settings)
+    try:
+        configure_tracing(_service_of(args))
+    except TracingRefused as exc:
+        print(f"aiwf: {exc}", file=sys.stderr)
+        return 2
     if getattr(args, "offline", False):  # needs no server: no event loop, no embedded start
         return int(args.command(settings, args))
     try:
@@ -70,6 +76,13 @@ def _run_loop(main: Any) -> Any:
     except ImportError:
         return asyncio.run(main)
     return uvloop.run(main)
+
+
+def _service_of(args: argparse.Namespace) -> str:
+    """What the traces of this process are named after: its command, and the handlers a worker runs."""
+    name = str(getattr(args.command, "__name__", "cli"))
+    handlers = getattr(args, "handlers", None)
+    return f"{name}-{handlers}" if name == "worker" and handlers else name
 
 
 def _configure_logging(settings: Settings) -> None:

@@ -28,7 +28,9 @@ from urllib.parse import quote
 
 import httpx
 import msgspec
+from opentelemetry.trace import SpanKind, StatusCode
 
+from infra import tracing
 from infra.n8n.errors import N8nError, N8nUnavailable, cap, n8n_message, redact, secret_strings
 
 __all__ = [
@@ -429,7 +431,9 @@ class N8nClient:
             headers["X-N8N-API-KEY"] = self._instance.api_key
         total = self._policy.attempts
         for attempt in range(1, total + 1):
-            outcome = await self._try(method, path, content, params, headers)
+            outcome = await self._try(
+                operation, attempt, method=method, path=path, content=content, params=params, headers=headers
+            )
             if isinstance(outcome, httpx.Response):
                 logger.debug("n8n %s: %d on attempt %d", operation, outcome.status_code, attempt)
                 return outcome
@@ -458,6 +462,44 @@ class N8nClient:
         raise AssertionError("the last attempt returns or raises")
 
     async def _try(
+        self,
+        operation: str,
+        attempt: int,
+        *,
+        method: str,
+        path: str,
+        content: bytes | None,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str],
+    ) -> httpx.Response | _Failure:
+        """One HTTP request, an HTTP client span of its own when traces are on (each retry one more)."""
+        if not tracing.enabled():
+            return await self._send(method, path, content, params, headers)
+        base = self._http.base_url
+        attributes: dict[str, str | int] = {
+            "http.request.method": method,
+            # Never a query (page cursors) nor userinfo: the scheme, the host and the path only.
+            "url.full": f"{base.scheme}://{base.netloc.decode()}{base.path.rstrip('/')}{path}",
+            "server.address": base.host,
+            "server.port": base.port or (443 if base.scheme == "https" else 80),
+            "aiwf.n8n.operation": operation,
+        }
+        if attempt > 1:
+            attributes["http.request.resend_count"] = attempt - 1
+        with tracing.TRACER.start_as_current_span(
+            method, kind=SpanKind.CLIENT, attributes=attributes
+        ) as span:
+            carried = {**headers, "traceparent": tracing.current_traceparent(None) or ""}
+            outcome = await self._send(method, path, content, params, carried)
+            status = outcome.status_code if isinstance(outcome, httpx.Response) else outcome.status
+            if status is not None:
+                span.set_attribute("http.response.status_code", status)
+            if isinstance(outcome, _Failure):
+                span.set_attribute("error.type", str(status) if status is not None else "transport")
+                span.set_status(StatusCode.ERROR)
+            return outcome
+
+    async def _send(
         self,
         method: str,
         path: str,

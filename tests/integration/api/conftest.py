@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import httpx
 import pytest
 from msgspec import Struct
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from api.deps import ApiDeps, Limits
 from api.hub import StreamHub
@@ -26,6 +27,7 @@ from projections.catalog import PROJECTORS
 from tests.integration.handlers.conftest import FAST, runtime_for
 from tests.integration.managers.conftest import deps_for, offline_gateway
 from tests.support.cluster import free_port
+from tests.support.tracing import captured_spans
 
 
 class Stack(Struct, kw_only=True):
@@ -112,3 +114,11 @@ async def main_stack(
     ) as stack:
         yield stack
     await gateway.aclose()
+
+
+@pytest.fixture
+def spans() -> Iterator[InMemorySpanExporter]:
+    """Traces on, every span kept in memory (ask for it before a stack: the API's server spans are a
+    middleware added when the app is built)."""
+    with captured_spans() as exporter:
+        yield exporter

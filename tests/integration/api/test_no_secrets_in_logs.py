@@ -1,7 +1,8 @@
-"""Logs, error messages and problem details never carry a sensitive value or a secret: the PII corpora
-through the main job over HTTP, every log record at DEBUG of every logger, every problem detail, and
-what the process printed, scanned for every sensitive value of the corpora and every secret in play
-(the API keys, the cloud provider's key, the n8n key); zero hits."""
+"""Logs, error messages, problem details and trace spans never carry a sensitive value or a secret: the
+PII corpora through the main job over HTTP, every log record at DEBUG of every logger, every problem
+detail, every span's name, attributes and events (traces on), and what the process printed, scanned for
+every sensitive value of the corpora and every secret in play (the API keys, the cloud provider's key,
+the n8n key); zero hits."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from api.deps import Limits
 from commands.conversations import stream_of
@@ -39,6 +41,7 @@ from tests.integration.api.conftest import Stack, running_stack
 from tests.integration.inference.servers import AnthropicServer, Reply
 from tests.integration.managers.conftest import deps_for
 from tests.support.fake_n8n import FakeN8n
+from tests.support.tracing import texts_of
 
 HERE = Path(__file__).parent
 GATEWAY_CORPUS: list[dict[str, Any]] = json.loads(
@@ -125,6 +128,7 @@ def n8n() -> Iterator[FakeN8n]:
 @pytest.fixture
 async def scanned_stack(
     *,
+    spans: InMemorySpanExporter,
     cloud: AnthropicServer,
     n8n: FakeN8n,
     standalone_store: RedisEventStore,
@@ -227,8 +231,11 @@ def leaked(texts: list[str], wanted: set[str]) -> dict[str, list[str]]:
     return found
 
 
-async def test_no_log_line_error_or_problem_detail_carries_a_sensitive_value_or_a_secret(
-    scanned_stack: Stack, cloud: AnthropicServer, capfd: pytest.CaptureFixture[str]
+async def test_no_log_line_error_problem_detail_or_span_carries_a_sensitive_value_or_a_secret(
+    scanned_stack: Stack,
+    spans: InMemorySpanExporter,
+    cloud: AnthropicServer,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     values = sensitive_values()
     assert len(values) >= 100
@@ -254,7 +261,11 @@ async def test_no_log_line_error_or_problem_detail_carries_a_sensitive_value_or_
     assert logs.records > 1000  # the scan saw the run: DEBUG from every layer
     assert len(problems.bodies) >= 10
     assert cloud.messages_received()  # the cloud's key was in play
-    scanned = [*logs.lines, *problems.bodies, printed.out, printed.err]
+    traced = spans.get_finished_spans()
+    assert {"gen_ai.usage.output_tokens", "http.response.status_code"} <= {
+        name for span in traced for name in span.attributes or {}
+    }  # the scan saw the model calls, the HTTP requests and the n8n calls as spans
+    scanned = [*logs.lines, *problems.bodies, printed.out, printed.err, *texts_of(traced)]
     for wanted in (secrets_in_play, values):
         found = leaked(scanned, wanted)
         assert not found, json.dumps(found, ensure_ascii=False, indent=1)[:6000]
