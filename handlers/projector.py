@@ -9,6 +9,7 @@ import asyncpg
 
 from handlers.runtime.lease import LeaseLost
 from handlers.runtime.records import LogRecord
+from infra.main_job_metrics import PROJECTOR_SECONDS
 from projections.events import ProjectedEvent, log_position
 from projections.read_model import Conn, ProjectorSpec
 
@@ -41,6 +42,10 @@ class Projector:
         return recorded
 
     async def process(self, partition: int, records: Sequence[LogRecord], epoch: int) -> int:
+        with PROJECTOR_SECONDS.labels(projection=self.spec.name).time():
+            return await self._process(partition, records, epoch)
+
+    async def _process(self, partition: int, records: Sequence[LogRecord], epoch: int) -> int:
         """Entries that are not ours (no envelope) are skipped, the checkpoint passes them: the worker
         has dead-lettered them before this call. Records come in log order, so those at or below the
         checkpoint (redelivered) are a prefix."""

@@ -44,6 +44,7 @@ from domain.text import json_holds_nul, nul_fields
 from infra.crypto.events import EventCipher, SealedEvent
 from infra.dataschema import LOCAL_SCHEMAS, SchemaLocator
 from infra.keys import KeySpace
+from infra.main_job_metrics import count_appended
 from infra.observability import APPENDS, CONFLICTS
 from infra.redis_cmds import StreamEntry, hget, hgetall, xrange
 from infra.redis_conn import RedisConnection
@@ -154,6 +155,7 @@ class RedisEventStore:
             raise
         if reply[0] == b"ok":
             APPENDS.inc(len(positions))
+            count_appended(events)
         return positions
 
     async def _protect(

@@ -12,6 +12,7 @@ from domain.envelope import Envelope
 from domain.errors import ShreddedSubject
 from handlers.managers.steps import ManagerDeps
 from handlers.runtime.records import LogRecord
+from infra.main_job_metrics import timed_step
 
 log = logging.getLogger(__name__)
 Handler = Callable[[ManagerDeps, Envelope], Awaitable[None]]
@@ -52,6 +53,7 @@ class ManagerProcessor:
         async with self._slots:
             for envelope in envelopes:
                 try:
-                    await self._handle(self._deps, envelope)
+                    with timed_step(self.name):
+                        await self._handle(self._deps, envelope)
                 except ShreddedSubject as erased:  # nothing may be written for it any more: done with it
                     log.info("%s: %s %s skipped: %s", self.name, envelope.type, envelope.id, erased)
