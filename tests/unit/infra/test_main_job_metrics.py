@@ -38,8 +38,11 @@ from infra.main_job_metrics import (
     retry_cause,
     timed_step,
 )
+from infra.n8n.client import N8nClient, N8nError, N8nInstance, N8nUnavailable
 from infra.observability import REGISTRY
 from tests.support.events import NOW, decided, message, new
+from tests.support.fake_n8n import FakeN8n
+from tests.unit.infra.test_n8n_client import POLICY, _free_port
 
 Sample = tuple[str, dict[str, str]]
 
@@ -286,3 +289,30 @@ def test_a_step_is_timed_by_manager_and_outcome_and_its_error_still_raises() -> 
         with pytest.raises(RuntimeError), timed_step("unit"):
             raise RuntimeError("the step failed")
     assert delta() == [1, 1]
+
+
+async def test_the_n8n_client_counts_each_retry_it_makes_and_not_an_answer_it_does_not_retry() -> None:
+    retried = ("aiwf_n8n_retries_total", {"operation": "list tags", "cause": "rate_limited"})
+    unreachable = ("aiwf_n8n_retries_total", {"operation": "list credentials", "cause": "unreachable"})
+    not_found = ("aiwf_n8n_retries_total", {"operation": "get workflow", "cause": "other"})
+    with FakeN8n(page_size=2) as fake, moved(retried, unreachable, not_found) as delta:
+        async with N8nClient(
+            N8nInstance(url=fake.url + "/", api_key=fake.api_key), policy=POLICY, sleep=_no_wait
+        ) as n8n:
+            fake.fail_next("GET", "/api/v1/tags", status=429, times=2)
+            await n8n.list_tags()
+            fake.fail_next("GET", "/api/v1/workflows/w404", status=404)
+            with pytest.raises(N8nError):
+                await n8n.get_workflow("w404")
+        async with N8nClient(
+            N8nInstance(url=f"http://127.0.0.1:{_free_port()}/", api_key="k"),
+            policy=POLICY,
+            sleep=_no_wait,
+        ) as down:
+            with pytest.raises(N8nUnavailable):
+                await down.list_credentials()
+    assert delta() == [2, POLICY.attempts - 1, 0]
+
+
+async def _no_wait(_seconds: float) -> None:
+    return None
