@@ -10,10 +10,11 @@ from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client.core import GaugeMetricFamily
 
 from api.deps import ApiDeps
-from infra.observability import DEAD_LETTERS, PROJECTION_LAG, PROJECTION_PENDING, REGISTRY
+from infra.observability import exposition
 
 MAX_READY_LAG = 10_000
 
@@ -53,16 +54,26 @@ async def ready(deps: NamedDependency[ApiDeps]) -> Response[Health]:
 
 @get("/metrics", tags=["operations"], summary="Prometheus metrics", media_type=CONTENT_TYPE_LATEST)
 async def metrics(deps: NamedDependency[ApiDeps]) -> bytes:
+    return exposition(await _live_gauges(deps))
+
+
+async def _live_gauges(deps: ApiDeps) -> list[GaugeMetricFamily]:
+    """Read from Redis at each scrape; what could not be read is left out rather than shown stale."""
+    lag = GaugeMetricFamily(
+        "aiwf_projection_lag", "Log entries not yet delivered", labels=["group", "partition"]
+    )
+    pending = GaugeMetricFamily(
+        "aiwf_projection_pending", "Delivered, not yet acknowledged", labels=["group", "partition"]
+    )
+    dead = GaugeMetricFamily("aiwf_dead_letters", "Entries in the dead-letter stream", labels=["partition"])
     with contextlib.suppress(Exception):
         for group in await deps.lag():
-            labels = {"group": group.group, "partition": str(group.partition)}
-            PROJECTION_LAG.labels(**labels).set(group.lag or 0)
-            PROJECTION_PENDING.labels(**labels).set(group.pending)
+            labels = [group.group, str(group.partition)]
+            lag.add_metric(labels, group.lag or 0)
+            pending.add_metric(labels, group.pending)
         for keys in deps.store.keys.all_partitions():
-            DEAD_LETTERS.labels(partition=str(keys.partition)).set(
-                await deps.store.redis.client.xlen(keys.dlq)
-            )
-    return generate_latest(REGISTRY)
+            dead.add_metric([str(keys.partition)], await deps.store.redis.client.xlen(keys.dlq))
+    return [lag, pending, dead]
 
 
 def asyncapi_route(document: dict[str, Any]) -> Any:

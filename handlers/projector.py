@@ -9,6 +9,7 @@ import asyncpg
 
 from handlers.runtime.lease import LeaseLost
 from handlers.runtime.records import LogRecord
+from infra.main_job_metrics import PROJECTOR_SECONDS
 from infra.tracing import batch_span
 from projections.events import ProjectedEvent, log_position
 from projections.read_model import Conn, ProjectorSpec
@@ -46,7 +47,10 @@ class Projector:
         has dead-lettered them before this call. Records come in log order, so those at or below the
         checkpoint (redelivered) are a prefix."""
         carried = (r.envelope.traceparent for r in records if r.envelope is not None)
-        with batch_span(f"project {self.spec.name}", carried, {"aiwf.partition": partition}):
+        with (
+            PROJECTOR_SECONDS.labels(projection=self.spec.name).time(),
+            batch_span(f"project {self.spec.name}", carried, {"aiwf.partition": partition}),
+        ):
             return await self._project(partition, records, epoch)
 
     async def _project(self, partition: int, records: Sequence[LogRecord], epoch: int) -> int:

@@ -46,6 +46,7 @@ from infra import tracing
 from infra.crypto.events import EventCipher, SealedEvent
 from infra.dataschema import LOCAL_SCHEMAS, SchemaLocator
 from infra.keys import KeySpace
+from infra.main_job_metrics import count_appended
 from infra.observability import APPENDS, CONFLICTS
 from infra.redis_cmds import StreamEntry, hget, hgetall, xrange
 from infra.redis_conn import RedisConnection
@@ -180,6 +181,7 @@ class RedisEventStore:
             raise
         if reply[0] == b"ok":
             APPENDS.inc(len(positions))
+            count_appended(events)
         return positions
 
     async def _protect(

@@ -5,11 +5,16 @@ from __future__ import annotations
 import contextvars
 import functools
 import logging
+import os
 import time
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import msgspec
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.metrics_core import Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 APPENDS = Counter("aiwf_events_appended", "Events appended to the log", registry=REGISTRY)
@@ -23,15 +28,34 @@ REQUESTS = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
     registry=REGISTRY,
 )
-PROJECTION_LAG = Gauge(
-    "aiwf_projection_lag", "Log entries not yet delivered", ["group", "partition"], registry=REGISTRY
-)
-PROJECTION_PENDING = Gauge(
-    "aiwf_projection_pending", "Delivered, not yet acknowledged", ["group", "partition"], registry=REGISTRY
-)
-DEAD_LETTERS = Gauge(
-    "aiwf_dead_letters", "Entries in the dead-letter stream", ["partition"], registry=REGISTRY
-)
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+
+class _Live(Collector):
+    """Gauges read at scrape time (projection lag, dead letters): the same for every process that reads
+    them, so they are served as read, never written to the shared files and summed across processes."""
+
+    def __init__(self, metrics: Iterable[Metric]) -> None:
+        self._metrics = list(metrics)
+
+    def collect(self) -> Iterator[Metric]:
+        return iter(self._metrics)
+
+
+@functools.cache
+def _recorded(path: str | None) -> Collector:
+    """What the processes counted: this one's registry, or with `aiwf run` (PROMETHEUS_MULTIPROC_DIR set
+    in every child before it imports prometheus_client), the sum over every process's files."""
+    if path is None:
+        return REGISTRY
+    merged = CollectorRegistry()
+    MultiProcessCollector(merged, path=path)  # type: ignore[no-untyped-call]  # untyped in prometheus_client
+    return merged
+
+
+def exposition(live: Iterable[Metric] = ()) -> bytes:
+    """The Prometheus text of `/metrics`: the counters and histograms of every process, then `live`."""
+    return generate_latest(_recorded(os.environ.get(MULTIPROC_DIR))) + generate_latest(_Live(live))
 
 
 def _text(value: Any) -> str:

@@ -12,6 +12,7 @@ from domain.envelope import Envelope
 from domain.errors import ShreddedSubject
 from handlers.managers.steps import ManagerDeps
 from handlers.runtime.records import LogRecord
+from infra.main_job_metrics import timed_step
 from infra.tracing import event_span
 
 log = logging.getLogger(__name__)
@@ -53,8 +54,11 @@ class ManagerProcessor:
         async with self._slots:
             for envelope in envelopes:
                 try:
-                    with event_span(
-                        f"{self.name} {envelope.type}", envelope.traceparent, self._about(envelope)
+                    with (
+                        event_span(
+                            f"{self.name} {envelope.type}", envelope.traceparent, self._about(envelope)
+                        ),
+                        timed_step(self.name),
                     ):
                         await self._handle(self._deps, envelope)
                 except ShreddedSubject as erased:  # nothing may be written for it any more: done with it

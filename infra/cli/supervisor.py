@@ -15,13 +15,18 @@ import contextlib
 import ctypes
 import logging
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import msgspec
+from prometheus_client.multiprocess import mark_process_dead
 
+from infra.observability import MULTIPROC_DIR
 from infra.stopping import STOP_TIMEOUT_S
 
 log = logging.getLogger(__name__)
@@ -86,6 +91,29 @@ def follow_parent(parent_pid: int) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
+class MetricsDir:
+    """Where every child writes its metrics (prometheus_client's multiprocess mode), so that any API
+    process's `/metrics` serves the sum of all (docs/operations.md). The operator's PROMETHEUS_MULTIPROC_DIR
+    if set, emptied; else a temporary folder, removed at the end. Empty at start: the files of an earlier
+    run would be summed with this one's."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        given = env.get(MULTIPROC_DIR)
+        self.owned = not given
+        self.path = Path(given) if given else Path(tempfile.mkdtemp(prefix="aiwf-metrics-"))
+        self.path.mkdir(parents=True, exist_ok=True)
+        for stale in self.path.glob("*.db"):
+            stale.unlink()
+
+    def process_dead(self, pid: int) -> None:
+        """Its counters stay in the sum (they counted what happened); only live gauges would go."""
+        mark_process_dead(pid, str(self.path))  # type: ignore[no-untyped-call]  # untyped in prometheus_client
+
+    def remove(self) -> None:
+        if self.owned:
+            shutil.rmtree(self.path, ignore_errors=True)
+
+
 class _Child:
     def __init__(self, spec: ChildSpec) -> None:
         self.spec = spec
@@ -100,7 +128,8 @@ class Supervisor:
 
     def __init__(self, specs: Sequence[ChildSpec], env: Mapping[str, str]) -> None:
         self._children = [_Child(spec) for spec in specs]
-        self._env = dict(env)
+        self.metrics = MetricsDir(env)
+        self._env = {**env, MULTIPROC_DIR: str(self.metrics.path)}
         self._stopping = asyncio.Event()
         self._watchers: set[asyncio.Task[None]] = set()
 
@@ -122,6 +151,7 @@ class Supervisor:
         loop = asyncio.get_running_loop()
         while child.process is not None:
             code = await child.process.wait()
+            self.metrics.process_dead(child.process.pid)
             if self._stopping.is_set():
                 return
             if loop.time() - child.started_at >= STEADY_S:
@@ -162,6 +192,7 @@ class Supervisor:
                         with contextlib.suppress(ProcessLookupError):
                             process.kill()
                 await asyncio.wait(late, timeout=STOP_TIMEOUT_S)
+        self.metrics.remove()
         return {
             c.spec.name: c.process.returncode
             for c in self._children

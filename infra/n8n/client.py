@@ -31,6 +31,7 @@ import msgspec
 from opentelemetry.trace import SpanKind, StatusCode
 
 from infra import tracing
+from infra.main_job_metrics import count_n8n_retry
 from infra.n8n.errors import N8nError, N8nUnavailable, cap, n8n_message, redact, secret_strings
 
 __all__ = [
@@ -458,6 +459,7 @@ class N8nClient:
                 total,
                 delay,
             )
+            count_n8n_retry(operation, outcome.status)
             await self._sleep(delay)
         raise AssertionError("the last attempt returns or raises")
 
