@@ -5,15 +5,31 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run demo eval test lint typecheck unit integration chaos bench bench-append bench-command bench-main-job bench-audit bench-web bench-durability bench-projection bench-api bench-sealing format clean n8n n8n-test n8n-catalog web web-check
+.PHONY: install lock run demo eval test lint typecheck unit integration chaos bench bench-append bench-command bench-main-job bench-traces bench-audit bench-web bench-durability bench-projection bench-api bench-sealing format clean n8n n8n-test n8n-catalog web web-check
 
-$(STAMP): pyproject.toml
+# Every Python package at the version the tests last passed with (pyproject.toml keeps the ranges, for
+# whoever installs the package into an environment of their own); `make lock` moves them forward.
+LOCK   := constraints.txt
+
+$(STAMP): pyproject.toml $(LOCK)
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed (set PYTHON=/path/to/python3.11)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c $(LOCK) -e '.[dev]'
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+lock: ## resolve every Python dependency anew (the newest each range in pyproject.toml allows) into constraints.txt
+	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed (set PYTHON=/path/to/python3.11)"; exit 1; }
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(PYTHON) -m venv "$$tmp/venv"; \
+	"$$tmp/venv/bin/python" -m pip install --quiet --disable-pip-version-check '.[dev]'; \
+	{ echo "# Written by \`make lock\` on $$(date -u +%Y-%m-%d) with $$("$$tmp/venv/bin/python" -V) on $$(uname -m):"; \
+	  echo "# every package \`make install\` puts in .venv, at the version the tests ran with. Edit pyproject.toml,"; \
+	  echo "# not this file; then \`make lock && make test\` and commit both."; \
+	  "$$tmp/venv/bin/python" -m pip freeze --exclude-editable | grep -v '^aiwf @'; } > $(LOCK).new; \
+	mv $(LOCK).new $(LOCK); rm -rf build aiwf.egg-info; \
+	echo "lock: $$(grep -vc '^#' $(LOCK)) packages pinned in $(LOCK)"
 
 run: install ## start the platform on the embedded default (or REDIS_URL / DATABASE_URL) until Ctrl-C
 	$(BIN)/aiwf run
@@ -45,7 +61,7 @@ CHAOS_ROUNDS ?= 3
 chaos: install ## faults injected in rounds under load, the invariants checked after each (`make test` plays one round of each)
 	AIWF_CHAOS_ROUNDS=$(CHAOS_ROUNDS) $(BIN)/pytest -s tests/chaos
 
-bench: bench-append bench-command bench-main-job bench-audit bench-web bench-durability bench-projection bench-api bench-sealing
+bench: bench-append bench-command bench-main-job bench-traces bench-audit bench-web bench-durability bench-projection bench-api bench-sealing
 
 bench-append: install ## event store append throughput, latency and memory, against raw XADD
 	$(BIN)/python -m bench.append_bench
@@ -55,6 +71,9 @@ bench-command: install ## a command on a conversation of 10,000 events: full fol
 
 bench-main-job: install ## the main job end to end: message → validated workflow, 20 concurrent conversations
 	$(BIN)/python -m bench.main_job_bench
+
+bench-traces: install ## the main job with OpenTelemetry traces off and on, interleaved rounds, the overhead of on
+	$(BIN)/python -m bench.main_job_bench --traces
 
 bench-web: install ## the web app's chat page in Debian's chromium: time to interactive, first and returning visit
 	$(BIN)/python -m bench.web_bench
