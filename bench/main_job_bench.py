@@ -1,6 +1,6 @@
 """The main job end to end (issue 9): POST a message → `WorkflowValidated` visible through the API.
 
-    python -m bench.main_job_bench [--conversations N] [--concurrency C]
+    python -m bench.main_job_bench [--conversations N] [--concurrency C] [--traces]
 
 Embedded Valkey and PostgreSQL, the offline planner, and the platform as it is deployed apart: one
 `aiwf api`, one `aiwf worker --handlers projectors`, one `aiwf worker --handlers managers`, each its own
@@ -9,6 +9,9 @@ start one, POST the README's message, wait until the tenant's SSE stream (`/v1/s
 workflow validated. The baseline, measured in the same run on the same messages, is the plain command:
 POST → the message's own `UserMessageReceived` on that stream. Loopback only; everything is stopped and
 deleted at the end.
+
+`--traces` (`make bench-traces`): four rounds on the same servers, OpenTelemetry traces off, on, off, on
+(on: every process exports OTLP/HTTP to a local sink that keeps nothing), and traces on against off.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +44,7 @@ TEXT = (
     "et préviens le livreur Yalidine pour les commandes payées"
 )
 GOAL_P50_MS, GOAL_P99_MS, GOAL_RATE = 100.0, 300.0, 50.0
+TRACE_OVERHEAD = 0.05  # issue 16: traces on cost at most 5 % of the main job
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -182,13 +187,57 @@ async def _until_serving(port: int) -> None:
     raise RuntimeError("aiwf api did not start")
 
 
-async def main(conversations: int, concurrency: int) -> None:
+async def main(conversations: int, concurrency: int, *, traces: bool) -> None:
     home = Path(tempfile.mkdtemp(prefix="aiwf-main-job-bench-"))
     valkey = start_valkey(home)
     database_url = start_postgres(home)
     port = free_port()
     env = {**os.environ, "REDIS_URL": valkey.url, "DATABASE_URL": database_url, "AIWF_DATA_DIR": str(home)}
     env |= {"AIWF_RATE_PER_S": "100000", "AIWF_RATE_BURST": "100000", "AIWF_LOG_LEVEL": "WARNING"}
+    env = {name: value for name, value in env.items() if not name.startswith("OTEL_")}
+    sink_port = free_port()
+    sink = _start_sink(sink_port) if traces else None
+    try:
+        pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1)
+        await _migrated(env)
+        key, _ = await create_key(pool, "bench", "admin")
+        await pool.close()
+        if not traces:
+            report(*await _round(home, port, env, key, conversations=conversations, concurrency=concurrency))
+            return
+        traced = env | {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{sink_port}"}
+        rounds: dict[str, list[Outcome]] = {"off": [], "on": []}
+        for name in ("off", "on", "off", "on"):  # interleaved: a drift of the machine hits both alike
+            chosen = traced if name == "on" else env
+            outcome = await _round(
+                home, port, chosen, key, conversations=conversations, concurrency=concurrency
+            )
+            rounds[name].append(outcome)
+            print(f"traces {name}: {len(outcome[1])} conversations in {outcome[2]:.1f} s")
+        report_traces(rounds, await asyncio.to_thread(_sink_stats, sink_port))
+    finally:
+        if sink is not None:
+            sink.terminate()
+        valkey.stop()
+        await asyncio.to_thread(subprocess.run, ["pkill", "-f", str(home / "postgres")], check=False)
+
+
+Outcome = tuple["Watch", list[tuple[str, float]], float, dict[str, float]]
+
+
+async def _migrated(env: dict[str, str]) -> None:
+    """The schema in place before a round's processes start (each would migrate it at start)."""
+    done = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "infra.cli", "migrate"], env=env, capture_output=True
+    )
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr.decode())
+
+
+async def _round(
+    home: Path, port: int, env: dict[str, str], key: str, *, conversations: int, concurrency: int
+) -> Outcome:
+    """One `aiwf api` and two workers started with `env`, measured, stopped."""
     platform = Platform(home=home, port=port, env=env)
     try:
         platform.start("api", "api", "--port", str(port))
@@ -196,23 +245,30 @@ async def main(conversations: int, concurrency: int) -> None:
         platform.start("projectors", "worker", "--handlers", "projectors")
         platform.start("managers", "worker", "--handlers", "managers")
         await asyncio.sleep(2.0)  # both workers hold their leases and read
-        pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1)
-        key, _ = await create_key(pool, "bench", "admin")
-        await pool.close()
         pids = {name: p.pid for name, p in platform.processes.items()}
         pids |= {"valkey": _valkey_pid(home), "postgresql": _postmaster(home / "postgres")}
-        await _measure(port, key, pids, conversations, concurrency)
+        return await _measure(port, key, pids, conversations, concurrency)
     finally:
         platform.stop()
-        valkey.stop()
-        await asyncio.to_thread(subprocess.run, ["pkill", "-f", str(home / "postgres")], check=False)
+
+
+def _start_sink(port: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "bench.otlp_sink", str(port)])
+
+
+def _sink_stats(port: int) -> dict[str, int]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=5) as answer:
+        stats: dict[str, int] = msgspec.json.decode(answer.read())
+    return stats
 
 
 def _valkey_pid(home: Path) -> int:
     return int(msgspec.json.decode((home / "valkey" / "server.json").read_bytes())["pid"])
 
 
-async def _measure(port: int, key: str, pids: dict[str, int], conversations: int, concurrency: int) -> None:
+async def _measure(
+    port: int, key: str, pids: dict[str, int], conversations: int, concurrency: int
+) -> Outcome:
     watch, ready = Watch(), asyncio.Event()
     follower = asyncio.create_task(_follow(port, key, watch, ready))
     await ready.wait()
@@ -225,7 +281,7 @@ async def _measure(port: int, key: str, pids: dict[str, int], conversations: int
     wall = time.perf_counter() - began
     cpu_after = _cpu_of(pids)
     follower.cancel()
-    report(watch, sent, wall, {n: cpu_after[n] - cpu_before[n] for n in pids})
+    return watch, sent, wall, {n: cpu_after[n] - cpu_before[n] for n in pids}
 
 
 def _ms(samples: list[float], q: int) -> float:
@@ -271,14 +327,59 @@ def report(watch: Watch, sent: list[tuple[str, float]], wall: float, cpu: dict[s
     print(render(rows))
 
 
+def report_traces(rounds: dict[str, list[Outcome]], sink: dict[str, int]) -> None:
+    """Traces on against off, each the mean of its rounds: CPU per conversation (every process, the
+    servers included), p50 and throughput."""
+
+    def cpu_ms(outcome: Outcome) -> float:
+        return sum(outcome[3].values()) * 1000 / len(outcome[1])
+
+    def p50(outcome: Outcome) -> float:
+        watch, sent = outcome[0], outcome[1]
+        return statistics.median((watch.validated[cid] - at) * 1000 for cid, at in sent)
+
+    def rate(outcome: Outcome) -> float:
+        return len(outcome[1]) / outcome[2]
+
+    rows = []
+    for measure, of, unit, worse_when in (
+        ("CPU per conversation, all processes", cpu_ms, "ms", 1),
+        ("message → WorkflowValidated, p50", p50, "ms", 1),
+        ("conversations completed per second", rate, "/s", -1),
+    ):
+        off = statistics.mean(of(outcome) for outcome in rounds["off"])
+        on = statistics.mean(of(outcome) for outcome in rounds["on"])
+        overhead = (on / off - 1) * worse_when
+        rows.append(
+            Row(
+                measure=f"traces on: {measure}",
+                result=f"{on:.1f} {unit}",
+                baseline=f"{off:.1f} {unit} (traces off)",
+                ratio=on / off,
+                goal=f"<= {TRACE_OVERHEAD:.0%} worse",
+                verdict=verdict(overhead <= TRACE_OVERHEAD),
+            )
+        )
+    print(
+        f"spans exported: {sink['requests']} OTLP requests, {sink['bytes'] / 1e6:.1f} MB"
+        " (to a sink that keeps nothing)"
+    )
+    print(render(rows))
+
+
 def cli() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--conversations", type=int, default=400)
     parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument(
+        "--traces",
+        action="store_true",
+        help="rounds with OpenTelemetry traces off and on (OTLP to a local sink), interleaved, compared",
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.conversations, args.concurrency))
+    asyncio.run(main(args.conversations, args.concurrency, traces=args.traces))
 
 
 if __name__ == "__main__":

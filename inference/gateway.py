@@ -110,6 +110,13 @@ class Gateway:
                 )
 
     async def infer(self, call: GatewayCall) -> GatewayOutcome:
+        with _TRACER.start_as_current_span(f"infer {call.purpose}") as span:
+            outcome = await self._decide(call)
+            if span.is_recording():
+                span.set_attributes(_inference_attributes(call, outcome))
+            return outcome
+
+    async def _decide(self, call: GatewayCall) -> GatewayOutcome:
         # Each text alone, and the texts as sent (extra texts merged into the last user turn): a label
         # at the end of one and a number at the start of the next only meet in the merged form.
         separate = [*(message.content for message in call.messages), *call.extra_texts]
@@ -122,14 +129,9 @@ class Gateway:
         decision = decide_route(
             verdict.sensitivity, local, cloud, self._policy, local_exposure=self._local_exposure
         )
-        with _TRACER.start_as_current_span(f"infer {call.purpose}") as span:
-            if isinstance(decision, Refusal):
-                outcome = refused(call, verdict.sensitivity, f"{verdict.describe()}: {decision.reason}")
-            else:
-                outcome = await self._follow(call, verdict, decision)
-            if span.is_recording():
-                span.set_attributes(_inference_attributes(call, outcome))
-            return outcome
+        if isinstance(decision, Refusal):
+            return refused(call, verdict.sensitivity, f"{verdict.describe()}: {decision.reason}")
+        return await self._follow(call, verdict, decision)
 
     def status(self) -> list[ProviderStatus]:
         """Each configured target as it stands now: its provider, model, locality and circuit. Pure:
@@ -270,8 +272,8 @@ def _model_call_attributes(
         attributes["server.address"] = host.hostname
         if host.port is not None:
             attributes["server.port"] = host.port
-    if isinstance(attempt, _Skipped):
-        attributes["error.type"] = "unavailable"
+    if isinstance(attempt, _Skipped):  # not asked (its text not public, its deadline spent) or not reached
+        attributes["error.type"] = "skipped"
         return attributes
     if attempt.outcome != "ok":
         attributes["error.type"] = attempt.outcome

@@ -5,6 +5,7 @@ concurrently, those of one conversation one after another, in log order."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -12,8 +13,8 @@ from domain.envelope import Envelope
 from domain.errors import ShreddedSubject
 from handlers.managers.steps import ManagerDeps
 from handlers.runtime.records import LogRecord
+from infra import tracing
 from infra.main_job_metrics import timed_step
-from infra.tracing import event_span
 
 log = logging.getLogger(__name__)
 Handler = Callable[[ManagerDeps, Envelope], Awaitable[None]]
@@ -55,14 +56,17 @@ class ManagerProcessor:
             for envelope in envelopes:
                 try:
                     with (
-                        event_span(
-                            f"{self.name} {envelope.type}", envelope.traceparent, self._about(envelope)
-                        ),
+                        self._span(envelope),
                         timed_step(self.name),
                     ):
                         await self._handle(self._deps, envelope)
                 except ShreddedSubject as erased:  # nothing may be written for it any more: done with it
                     log.info("%s: %s %s skipped: %s", self.name, envelope.type, envelope.id, erased)
+
+    def _span(self, envelope: Envelope) -> contextlib.AbstractContextManager[None]:
+        if not tracing.enabled():  # not even the span's name and attributes are built
+            return contextlib.nullcontext()
+        return tracing.event_span(f"{self.name} {envelope.type}", envelope.traceparent, self._about(envelope))
 
     def _about(self, envelope: Envelope) -> dict[str, str | int]:
         about: dict[str, str | int] = {
