@@ -10,7 +10,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from api.context import route_of
-from infra.tracing import TRACER, context_of
+from infra.tracing import context_of, tracer
 
 
 def traced(app: ASGIApp) -> ASGIApp:
@@ -21,7 +21,7 @@ def traced(app: ASGIApp) -> ASGIApp:
         method = scope.get("method", "")
         given = next((v for k, v in scope.get("headers", []) if k.lower() == b"traceparent"), b"")
         parent = context_of(given.decode("latin-1").strip().lower()) if given else None
-        with TRACER.start_as_current_span(
+        with tracer().start_as_current_span(
             method, context=parent, kind=SpanKind.SERVER, attributes={"http.request.method": method}
         ) as span:
 

@@ -208,7 +208,7 @@ class Gateway:
         with _TRACER.start_as_current_span(f"chat {model}", kind=SpanKind.CLIENT) as span:
             attempt = await self._ask(call, step, remaining)
             if span.is_recording():
-                span.set_attributes(_model_call_attributes(call, provider, model, step, attempt))
+                span.set_attributes(_model_call_attributes(provider, model, step, attempt))
                 if not isinstance(attempt, Attempt) or attempt.outcome != "ok":
                     span.set_status(StatusCode.ERROR)
             return attempt
@@ -255,19 +255,17 @@ def _inference_attributes(call: GatewayCall, outcome: GatewayOutcome) -> dict[st
 
 
 def _model_call_attributes(
-    call: GatewayCall, provider: CircuitBreakerProvider, model: str, step: Step, attempt: Attempt | _Skipped
+    provider: CircuitBreakerProvider, model: str, step: Step, attempt: Attempt | _Skipped
 ) -> dict[str, str | int | bool]:
     attributes: dict[str, str | int | bool] = {
         "gen_ai.operation.name": "chat",
         "gen_ai.system": provider.name,
         "gen_ai.provider.name": provider.name,
         "gen_ai.request.model": model,
-        "gen_ai.request.max_tokens": call.max_tokens,
-        "gen_ai.output.type": "json",
-        "aiwf.inference.purpose": str(call.purpose),
         "aiwf.locality": provider.locality,
-        "aiwf.pseudonymised": step.pseudonymise,
     }
+    if step.pseudonymise:
+        attributes["aiwf.pseudonymised"] = True
     if provider.endpoint is not None and (host := urlsplit(provider.endpoint)).hostname:
         attributes["server.address"] = host.hostname
         if host.port is not None:
@@ -282,7 +280,6 @@ def _model_call_attributes(
         attributes["gen_ai.response.model"] = attempt.result.model
         attributes["gen_ai.usage.input_tokens"] = usage.input_tokens
         attributes["gen_ai.usage.output_tokens"] = usage.output_tokens
-        attributes["aiwf.cost_micro_usd"] = attempt.result.cost_micro_usd
     return attributes
 
 

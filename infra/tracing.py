@@ -9,6 +9,7 @@ that appended its cause, and the events it appends carry its own context in turn
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Final
@@ -19,11 +20,9 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.resources import SERVICE_INSTANCE_ID, SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
-from opentelemetry.trace import Link, Span, SpanContext, SpanKind, TraceFlags
-from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from opentelemetry.trace import Link, NonRecordingSpan, Span, SpanContext, SpanKind, TraceFlags
 
-TRACER: Final = trace.get_tracer("aiwf")
-_PROPAGATOR: Final = TraceContextTextMapPropagator()
+_PROXY: Final = trace.get_tracer("aiwf")  # until a provider is installed
 _EXPORTERS: Final = ("otlp", "console", "none")
 
 
@@ -37,6 +36,7 @@ class TracingPlan(msgspec.Struct, frozen=True, kw_only=True):
 
 class _State:
     enabled = False
+    tracer: trace.Tracer = _PROXY  # the installed provider's own, once there is one: no proxy per span
 
 
 def plan_from(env: Mapping[str, str]) -> TracingPlan:
@@ -90,6 +90,7 @@ def install(provider: TracerProvider, processors: Iterable[SpanProcessor] = ()) 
     for processor in processors:
         provider.add_span_processor(processor)
     trace.set_tracer_provider(provider)
+    _State.tracer = trace.get_tracer("aiwf")
     _State.enabled = True
 
 
@@ -97,6 +98,10 @@ def uninstall() -> None:
     """No more spans opened here. The OpenTelemetry API keeps the first provider for the life of the
     process: whatever still asks it (a library's own spans) goes to its sampler."""
     _State.enabled = False
+
+
+def tracer() -> trace.Tracer:
+    return _State.tracer
 
 
 def enabled() -> bool:
@@ -109,22 +114,36 @@ def context_of(traceparent: str | None) -> Context | None:
     """The remote parent a `traceparent` names; None when tracing is off or the value is not valid."""
     if not _State.enabled or not traceparent:
         return None
-    carried = _PROPAGATOR.extract({"traceparent": traceparent})
-    return carried if trace.get_current_span(carried).get_span_context().is_valid else None
+    remote = _remote(traceparent)
+    return None if remote is None else trace.set_span_in_context(NonRecordingSpan(remote))
 
 
-def link_to(traceparent: str | None) -> Link | None:
-    parent = context_of(traceparent)
-    return Link(trace.get_current_span(parent).get_span_context()) if parent is not None else None
+@functools.lru_cache(maxsize=4096)
+def _remote(traceparent: str) -> SpanContext | None:
+    """W3C trace context version 00, parsed once per value: an event's context is read by every
+    projector and process manager that handles it."""
+    parts = traceparent.split("-")
+    if (
+        len(parts) != 4
+        or parts[0] != "00"
+        or len(parts[1]) != 32
+        or len(parts[2]) != 16
+        or len(parts[3]) != 2
+    ):
+        return None
+    try:
+        trace_id, span_id, flags = int(parts[1], 16), int(parts[2], 16), int(parts[3], 16)
+    except ValueError:
+        return None
+    remote = SpanContext(
+        trace_id, span_id, is_remote=True, trace_flags=TraceFlags(flags & TraceFlags.SAMPLED)
+    )
+    return remote if remote.is_valid else None
 
 
 def links_to(traceparents: Iterable[str | None]) -> list[Link]:
     """One link per distinct trace context: a batch span points at each event it handled."""
-    links: dict[str, Link] = {}
-    for traceparent in traceparents:
-        if traceparent and traceparent not in links and (link := link_to(traceparent)) is not None:
-            links[traceparent] = link
-    return list(links.values())
+    return [Link(remote) for tp in dict.fromkeys(traceparents) if tp and (remote := _remote(tp)) is not None]
 
 
 def traceparent_of_span(span: Span, fallback: str | None) -> str | None:
@@ -151,7 +170,7 @@ def event_span(name: str, traceparent: str | None, attributes: Mapping[str, str 
     if not _State.enabled:
         yield
         return
-    with TRACER.start_as_current_span(
+    with _State.tracer.start_as_current_span(
         name, context=context_of(traceparent), kind=SpanKind.CONSUMER, attributes=attributes
     ):
         yield
@@ -168,14 +187,15 @@ def batch_span(
         yield
         return
     traceparents = list(carried)
-    links = links_to(traceparents)
-    traces = {link.context.trace_id for link in links}
-    parent = context_of(next(tp for tp in traceparents if tp)) if len(traces) == 1 else None
-    with TRACER.start_as_current_span(
+    remotes = [remote for tp in dict.fromkeys(traceparents) if tp and (remote := _remote(tp)) is not None]
+    traces = {remote.trace_id for remote in remotes}
+    # One trace: the batch is its child, and a link would say nothing more. Several: linked to each.
+    parent = remotes[0] if len(traces) == 1 else None
+    with _State.tracer.start_as_current_span(
         name,
-        context=parent,
+        context=None if parent is None else trace.set_span_in_context(NonRecordingSpan(parent)),
         kind=SpanKind.CONSUMER,
-        links=links,
+        links=[] if parent is not None else [Link(remote) for remote in remotes],
         attributes={**attributes, "messaging.batch.message_count": len(traceparents)},
     ):
         yield
@@ -188,5 +208,5 @@ def inner_span(name: str, attributes: Mapping[str, str | int]) -> Iterator[Span]
     if not _State.enabled:
         yield trace.INVALID_SPAN
         return
-    with TRACER.start_as_current_span(name, attributes=attributes) as span:
+    with _State.tracer.start_as_current_span(name, attributes=attributes) as span:
         yield span

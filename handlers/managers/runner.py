@@ -70,7 +70,6 @@ class ManagerProcessor:
 
     def _about(self, envelope: Envelope) -> dict[str, str | int]:
         about: dict[str, str | int] = {
-            "messaging.operation.type": "process",
             "aiwf.manager": self.name,
             "aiwf.event.type": envelope.type,
             "aiwf.event.id": envelope.id,

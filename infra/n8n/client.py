@@ -488,7 +488,7 @@ class N8nClient:
         }
         if attempt > 1:
             attributes["http.request.resend_count"] = attempt - 1
-        with tracing.TRACER.start_as_current_span(
+        with tracing.tracer().start_as_current_span(
             method, kind=SpanKind.CLIENT, attributes=attributes
         ) as span:
             carried = {**headers, "traceparent": tracing.current_traceparent(None) or ""}

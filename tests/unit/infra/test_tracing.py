@@ -12,6 +12,7 @@ from infra.tracing import (
     configure_tracing,
     context_of,
     enabled,
+    links_to,
     plan_from,
     traceparent_of_span,
 )
@@ -77,3 +78,22 @@ def test_a_span_writes_its_own_context_and_no_span_passes_the_cause_on() -> None
     assert traceparent_of_span(trace.INVALID_SPAN, cause) == cause
     unsampled = SpanContext(trace_id=1, span_id=2, is_remote=False, trace_flags=TraceFlags(0))
     assert traceparent_of_span(NonRecordingSpan(unsampled), None) == f"00-{1:032x}-{2:016x}-00"
+
+
+def test_a_batch_links_each_distinct_valid_context_once() -> None:
+    first = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    second = "00-11111111111111111111111111111111-2222222222222222-00"
+    invalid = [
+        None,
+        "",
+        "01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",  # a version we do not read
+        "00-00000000000000000000000000000000-b7ad6b7169203331-01",  # the invalid trace id
+        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b71692033-01",  # a short span id
+        "00-0af7651916cd43dd8448eb211c8031zz-b7ad6b7169203331-01",  # not hex
+    ]
+    links = links_to([first, *invalid, second, first])
+    assert [(link.context.trace_id, link.context.span_id, link.context.is_remote) for link in links] == [
+        (0x0AF7651916CD43DD8448EB211C80319C, 0xB7AD6B7169203331, True),
+        (0x11111111111111111111111111111111, 0x2222222222222222, True),
+    ]
+    assert [int(link.context.trace_flags) for link in links] == [1, 0]
