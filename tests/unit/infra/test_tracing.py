@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
@@ -97,3 +101,17 @@ def test_a_batch_links_each_distinct_valid_context_once() -> None:
         (0x11111111111111111111111111111111, 0x2222222222222222, True),
     ]
     assert [int(link.context.trace_flags) for link in links] == [1, 0]
+
+
+def test_the_cli_refuses_a_tracing_setting_it_cannot_honour() -> None:
+    env = {**os.environ, "OTEL_TRACES_EXPORTER": "zipkin", "DATABASE_URL": "postgresql://nowhere.invalid/x"}
+    done = subprocess.run(
+        [sys.executable, "-m", "infra.cli", "migrate"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2  # before any server is asked for: the database named does not exist
+    assert done.stderr.strip() == "aiwf: OTEL_TRACES_EXPORTER: zipkin unknown (known: otlp, console, none)"
