@@ -66,10 +66,10 @@ class ApiDeps:
 def traceparent_of(header: str | None) -> str:
     """The request's server span when traces are on (its parent is the caller's context); otherwise
     the caller's W3C trace context when valid, or a new trace, so every event has one."""
+    if (served := current_traceparent(None)) is not None:
+        return served
     value = (header or "").strip().lower()
-    if not _TRACEPARENT.match(value):
-        value = f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
-    return current_traceparent(value) or value
+    return value if _TRACEPARENT.match(value) else f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,16 @@ def frame_tail(event_type: str, raw: bytes) -> bytes | None:
 _route = msgspec.json.Decoder(_Route)
 
 
+def _routed(raw: bytes | None) -> _Route | None:
+    """Where an entry goes, decoded once for its span and its dispatch; None when it is not ours."""
+    if raw is None:
+        return None
+    try:
+        return _route.decode(raw)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+
+
 class StreamHub:
     def __init__(
         self,
@@ -120,26 +130,22 @@ class StreamHub:
                 await asyncio.sleep(0.5)
                 continue
             for _stream, entries in reply or []:
-                with self._delivery_span(partition, entries):
-                    for entry_id, fields in entries:
-                        last_id = entry_id.decode()
-                        await self._dispatch(partition, last_id, fields.get(b"event"))
+                routed = [(entry_id.decode(), fields.get(b"event")) for entry_id, fields in entries]
+                routes = [_routed(raw) for _, raw in routed]
+                with self._delivery_span(partition, routes):
+                    for (log_id, raw), route in zip(routed, routes, strict=True):
+                        last_id = log_id
+                        await self._dispatch(partition, log_id, raw, route)
 
-    def _delivery_span(self, partition: int, entries: list[Any]) -> contextlib.AbstractContextManager[None]:
-        """A span per batch delivered to someone, linked to each event's trace (none when traces are off
-        or nobody listens here)."""
+    def _delivery_span(
+        self, partition: int, routes: list[_Route | None]
+    ) -> contextlib.AbstractContextManager[None]:
+        """A span per batch delivered to someone, linked to the traces of the events of tenants that
+        listen here (none when traces are off or nobody listens here)."""
         if not tracing.enabled() or not self._subs:
             return contextlib.nullcontext()
-        carried = (self._listened(fields.get(b"event")) for _, fields in entries)
+        carried = (r.traceparent for r in routes if r is not None and self._subs.get(r.tenant))
         return tracing.batch_span("sse deliver", carried, {"aiwf.partition": partition})
-
-    def _listened(self, raw: bytes | None) -> str | None:
-        """The event's trace context if a subscriber of its tenant listens here."""
-        try:
-            route = _route.decode(raw) if raw is not None else None
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            return None
-        return route.traceparent if route is not None and self._subs.get(route.tenant) else None
 
     async def _keep_alive(self) -> None:
         """One timer for every idle subscriber, instead of a timeout on every queue read (a timer
@@ -189,12 +195,8 @@ class StreamHub:
         with contextlib.suppress(asyncio.QueueFull):  # a full queue: its reader is awake anyway
             sub.queue.put_nowait(None)
 
-    async def _dispatch(self, partition: int, log_id: str, raw: bytes | None) -> None:
-        if raw is None:
-            return
-        try:
-            route = _route.decode(raw)
-        except (msgspec.DecodeError, msgspec.ValidationError):
+    async def _dispatch(self, partition: int, log_id: str, raw: bytes | None, route: _Route | None) -> None:
+        if raw is None or route is None:
             return  # not ours: nothing to stream
         if not self._subs.get(route.tenant):
             return  # nobody of that tenant listens here: nothing to open or encode

@@ -187,15 +187,15 @@ def batch_span(
         yield
         return
     traceparents = list(carried)
-    remotes = [remote for tp in dict.fromkeys(traceparents) if tp and (remote := _remote(tp)) is not None]
-    traces = {remote.trace_id for remote in remotes}
+    links = links_to(traceparents)
+    traces = {link.context.trace_id for link in links}
     # One trace: the batch is its child, and a link would say nothing more. Several: linked to each.
-    parent = remotes[0] if len(traces) == 1 else None
+    parent = links[0].context if len(traces) == 1 else None
     with _State.tracer.start_as_current_span(
         name,
         context=None if parent is None else trace.set_span_in_context(NonRecordingSpan(parent)),
         kind=SpanKind.CONSUMER,
-        links=[] if parent is not None else [Link(remote) for remote in remotes],
+        links=[] if parent is not None else links,
         attributes={**attributes, "messaging.batch.message_count": len(traceparents)},
     ):
         yield
