@@ -1,6 +1,6 @@
 """Per request: an id, the correlation id, a JSON access log line and the latency histogram.
 
-The access log names the route (`/v1/conversations/{conversation_id:str}/messages`), never the path as
+The access log names the route (`/v1/conversations/{conversation_id}/messages`), never the path as
 sent: a path is the caller's text, and may hold anything (a phone number typed where an id goes)."""
 
 from __future__ import annotations
@@ -65,11 +65,7 @@ def _latency(method: str, route: str, status: int) -> Any:
 
 
 def route_of(scope: Scope) -> str:
-    """The route template the request matched ("unmatched" when none did)."""
-    return str(_route(scope))
-
-
-def _route(scope: Scope) -> Any:
-    handler = scope.get("route_handler")
-    paths = getattr(handler, "paths", None)
-    return next(iter(paths)) if paths else "unmatched"
+    """The whole route template the request matched, from the application's root
+    (`/v1/conversations/{conversation_id}/messages`; "unmatched" when none did). A handler's own path is
+    relative to its controller, so two controllers' routes could share it."""
+    return str(scope.get("path_template") or "unmatched")

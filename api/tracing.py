@@ -36,7 +36,7 @@ def traced(app: ASGIApp) -> ASGIApp:
             try:
                 await app(scope, receive, send_status)
             finally:
-                route = str(scope.get("path_template") or route_of(scope))
+                route = route_of(scope)
                 span.update_name(f"{method} {route}")
                 span.set_attribute("http.route", route)
 
