@@ -7,17 +7,16 @@ same, and idle buckets cost nothing."""
 
 from __future__ import annotations
 
-import hashlib
 import math
-from typing import Any
 
 import msgspec
-from redis.exceptions import NoScriptError
 
+from infra.redis_cmds import Script
 from infra.redis_conn import RedisConnection
 
 # Floats leave the script as strings: Redis truncates a Lua number to an integer on the way out.
-_LEASE = """
+_LEASE = Script(
+    """
 local rate, burst, want = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
@@ -36,7 +35,7 @@ if granted > 0 then
 end
 return {0, tostring((1 - tokens) / rate)}
 """
-_LEASE_SHA = hashlib.sha1(_LEASE.encode()).hexdigest()  # noqa: S324 - Redis names scripts by SHA-1
+)
 
 
 class Grant(msgspec.Struct, frozen=True):
@@ -52,10 +51,5 @@ def full_after_ms(rate: float, burst: int) -> int:
 async def lease_tokens(redis: RedisConnection, key: str, rate: float, burst: int, want: int) -> Grant:
     """Up to `want` tokens of the bucket at `key`, taken at once (one round trip, atomic)."""
     args = (rate, burst, want, full_after_ms(rate, burst))
-    reply: Any
-    try:
-        reply = await redis.client.evalsha(_LEASE_SHA, 1, key, *args)
-    except NoScriptError:  # a restarted or new server: EVAL loads the script for the next EVALSHA
-        reply = await redis.client.eval(_LEASE, 1, key, *args)
-    granted, wait = reply
+    granted, wait = await _LEASE(redis.client, [key], list(args))
     return Grant(int(granted), float(wait))

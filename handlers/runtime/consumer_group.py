@@ -10,6 +10,7 @@ from redis.exceptions import ResponseError
 
 from handlers.runtime.lease import LeaseLost
 from infra.keys import PartitionKeys
+from infra.redis_cmds import Script
 from infra.redis_conn import RedisConnection
 
 
@@ -89,7 +90,8 @@ async def oldest_pending_of(
 # '' for unordered groups). A letter is moved only if it was still pending: its XACK and XADD happen
 # together, so "still pending" means "not dead-lettered yet", and a redelivered poison entry is
 # dead-lettered once. The index keeps it once when its group is deleted, recreated and reads it again.
-_DEAD_LETTER = """
+_DEAD_LETTER = Script(
+    """
 if ARGV[2] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[2] then return -1 end
 local moved = 0
 for i = 3, #ARGV, 4 do
@@ -109,14 +111,17 @@ for i = 3, #ARGV, 4 do
 end
 return moved
 """
+)
 # The ids come as one space-separated argument: redis-py packs each argument in Python, and 500 of
 # them cost more than the XACK (issue 15).
-_ACKNOWLEDGE = """
+_ACKNOWLEDGE = Script(
+    """
 if ARGV[2] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[2] then return -1 end
 local ids = {}
 for id in string.gmatch(ARGV[3], '[^ ]+') do ids[#ids + 1] = id end
 return redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
 """
+)
 
 
 async def acknowledge(
@@ -130,8 +135,8 @@ async def acknowledge(
     """XACK, unless `holder` no longer holds the group's lease (then False: the successor redoes them)."""
     if not log_ids:
         return True
-    reply = await redis.client.eval(
-        _ACKNOWLEDGE, 2, keys.log, keys.lease(group), group, holder or "", " ".join(log_ids)
+    reply = await _ACKNOWLEDGE(
+        redis.client, [keys.log, keys.lease(group)], [group, holder or "", " ".join(log_ids)]
     )
     return int(reply) >= 0
 
@@ -152,7 +157,7 @@ async def dead_letter(
     for letter in letters:
         args += [letter.log_id, letter.reason, letter.raw or b"", "0" if letter.raw is None else "1"]
     moved = int(
-        await redis.client.eval(_DEAD_LETTER, 4, keys.log, keys.dlq, keys.lease(group), keys.dlq_index, *args)
+        await _DEAD_LETTER(redis.client, [keys.log, keys.dlq, keys.lease(group), keys.dlq_index], args)
     )
     if moved < 0:
         raise LeaseLost(f"{group} p{keys.partition}: {holder} no longer holds the lease")

@@ -9,9 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from infra.keys import PartitionKeys
+from infra.redis_cmds import Script
 from infra.redis_conn import RedisConnection
 
-_ACQUIRE = """
+_ACQUIRE = Script(
+    """
 local holder = redis.call('GET', KEYS[1])
 if holder == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -21,14 +23,19 @@ if holder then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return redis.call('INCR', KEYS[2])
 """
-_RENEW = """
+)
+_RENEW = Script(
+    """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
 """
-_RELEASE = """
+)
+_RELEASE = Script(
+    """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
+)
 
 
 class LeaseLost(RuntimeError):
@@ -65,17 +72,19 @@ class Lease:
     async def release(self) -> None:
         await self._eval(_RELEASE, self._keys[:1], self.owner)
 
-    async def _eval(self, script: str, keys: list[str], *args: Any) -> Any:
-        return await self._redis.client.eval(script, len(keys), *keys, *args)
+    async def _eval(self, script: Script, keys: list[str], *args: Any) -> Any:
+        return await script(self._redis.client, keys, list(args))
 
 
-_ADVANCE = """
+_ADVANCE = Script(
+    """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 local current = tonumber(redis.call('GET', KEYS[2]) or '0')
 local floor = tonumber(ARGV[2])
 if current <= floor then redis.call('SET', KEYS[2], floor + 1); return floor + 1 end
 return current
 """
+)
 
 
 class Held(RuntimeError):
@@ -96,4 +105,4 @@ class StepLock:
         return self
 
     async def __aexit__(self, *_: object) -> None:
-        await self._redis.client.eval(_RELEASE, 1, self._key, self._owner)
+        await _RELEASE(self._redis.client, [self._key], [self._owner])
