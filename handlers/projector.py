@@ -42,6 +42,9 @@ class Projector:
         )
         return recorded
 
+    def orders(self, records: Sequence[LogRecord]) -> bool:
+        return True  # the checkpoint passes every entry: none may be applied before an older one
+
     async def process(self, partition: int, records: Sequence[LogRecord], epoch: int) -> int:
         """Entries that are not ours (no envelope) are skipped, the checkpoint passes them: the worker
         has dead-lettered them before this call. Records come in log order, so those at or below the

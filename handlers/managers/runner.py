@@ -37,6 +37,10 @@ class ManagerProcessor:
     async def on_acquired(self, partition: int, epoch: int) -> int:
         return epoch  # fencing is the store's: derived ids make a former holder's appends no-ops
 
+    def orders(self, records: Sequence[LogRecord]) -> bool:
+        """Only the events it handles: a batch of others changes nothing, whatever precedes it."""
+        return any(r.envelope is not None and self._handles(r.envelope) for r in records)
+
     async def process(self, partition: int, records: Sequence[LogRecord], epoch: int) -> int:
         """Every record of ours counts: a step already done finds it done and changes nothing."""
         streams: dict[str, list[Envelope]] = {}

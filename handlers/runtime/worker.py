@@ -60,6 +60,12 @@ class BatchProcessor(Protocol):
         checkpoint pass them) and return how many were applied for the first time (a redelivered
         record below a checkpoint is not). Raise to have the whole batch redone later."""
 
+    def orders(self, records: Sequence[LogRecord]) -> bool:
+        """Whether applying `records` after entries that precede them would change anything: a
+        projector's checkpoint passes every entry, so always; a process manager's, only when one of
+        them is an event it handles. A batch that orders nothing is applied without first asking
+        whether a former holder of the lease still holds older entries (a round trip per batch)."""
+
 
 class WorkerConfig(msgspec.Struct, frozen=True, kw_only=True):
     group: str
@@ -260,10 +266,10 @@ class PartitionWorker:
         async with self._busy:
             if self._interrupted.is_set():
                 return  # left pending: recovery redoes it in order
-            if self.config.ordered and await self._stale_reads():
+            records = self._decoding.records(self.keys.log, batch["message_ids"], batch["data"])
+            if self.config.ordered and self._processor.orders(records) and await self._stale_reads():
                 self._interrupted.set()  # an older batch sits with a former holder: take it first
                 return
-            records = self._decoding.records(self.keys.log, batch["message_ids"], batch["data"])
             try:
                 await self._apply(records)
             except Exception:

@@ -10,11 +10,15 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from typing import cast
 
 import asyncpg
 import pytest
 
+from domain.envelope import Envelope
 from handlers.app import HandlerRuntime
+from handlers.managers.runner import ManagerProcessor
+from handlers.managers.steps import ManagerDeps
 from handlers.projector import Projector
 from handlers.rebuild import replay
 from handlers.runtime.lease import Lease
@@ -215,6 +219,86 @@ async def test_a_batch_read_by_a_former_holder_is_redone_before_anything_after_i
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []  # no retry loop
 
 
+class GatedManager(ManagerProcessor):
+    """A process manager that handles user messages only, in the order it is given them; its handler
+    waits at the gate while the gate is closed."""
+
+    def __init__(self) -> None:
+        super().__init__("gated", cast(ManagerDeps, None), self.is_message, self.record)
+        self.handled: list[str] = []
+        self.batches: list[list[str]] = []
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.holding = asyncio.Event()
+
+    @staticmethod
+    def is_message(envelope: Envelope) -> bool:
+        return envelope.type.endswith("user_message_received.v1")
+
+    async def record(self, _deps: ManagerDeps, envelope: Envelope) -> None:
+        if not self.gate.is_set():
+            self.holding.set()
+            await self.gate.wait()
+        self.handled.append(envelope.stream)
+
+    async def process(self, partition: int, records: Sequence[LogRecord], epoch: int) -> int:
+        self.batches.append([r.log_id for r in records])
+        return await super().process(partition, records, epoch)
+
+
+async def pending_of(store: RedisEventStore, log: str, group: str) -> dict[str, int]:
+    summary = await store._redis.client.xpending(log, group)
+    return {owner["name"].decode(): int(owner["pending"]) for owner in summary.get("consumers") or []}
+
+
+async def test_a_manager_applies_a_batch_of_nothing_it_handles_at_once_and_still_takes_older_events_first(
+    standalone_store: RedisEventStore, redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A batch of events a process manager does not handle is acknowledged without first asking whether
+    a former lease holder holds older entries (nothing it does depends on them); its next batch of
+    events it handles still has the former holder's handled first, in log order."""
+    caplog.set_level(logging.INFO, logger="handlers.runtime.worker")
+    store = standalone_store
+    a, x, b, u, c = conversations_on_one_partition(store, 5, first=300)
+    log = store.keys.for_stream(f"conversation-c{a}").log
+    manager = GatedManager()
+    runtime = runtime_for(store, redis_url, consumer="holder")
+    # No lease renewal (and so no check of its own) during the test: only batches ask.
+    config = {**FAST, "lease_ttl_ms": 120_000}
+    runtime.add(manager, WorkerConfig(group=manager.group, ordered=True, **config))
+    await runtime.start()
+    try:
+        await publish(store, 1, 1, first=a)
+        assert await runtime.wait_caught_up(timeout_s=20)
+        manager.gate.clear()
+        await publish(store, 1, 1, first=x)  # the holder reads it and waits at the gate
+        await asyncio.wait_for(manager.holding.wait(), timeout=10)
+        await publish(store, 1, 1, first=b)
+        stale = await store._redis.client.xreadgroup(manager.group, "former-holder", {log: ">"}, count=100)
+        assert len(stale[0][1]) == 2  # b's start and message, now pending under the former holder
+        unhandled = await publish(store, 1, 0, first=u)  # a start only: nothing the manager handles
+        last_unhandled = (await xrange(store._redis.client, log, "-", "+", count=1000))[-1][0].decode()
+        manager.gate.set()
+        for _ in range(200):
+            if any(last_unhandled in batch for batch in manager.batches) and (
+                await pending_of(store, log, manager.group)
+            ) == {"former-holder": 2}:  # XPENDING names only consumers holding some
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError(f"the unhandled batch was not acknowledged: {manager.batches}")
+        assert unhandled == 1
+        assert not any("former holder" in r.getMessage() for r in caplog.records)
+        await publish(store, 1, 1, first=c)  # handled: the former holder's entries go first
+        assert await runtime.wait_caught_up(timeout_s=20)
+    finally:
+        manager.gate.set()
+        await runtime.stop()
+
+    assert manager.handled == [f"conversation-c{n}" for n in (a, x, b, c)]
+    assert any("pending with a former holder" in r.getMessage() for r in caplog.records)
+
+
 async def test_a_deleted_group_is_recreated_and_nothing_is_lost_or_doubled(
     standalone_store: RedisEventStore, pg_pool: asyncpg.Pool, projecting: HandlerRuntime
 ) -> None:
@@ -268,6 +352,9 @@ class Tally:
 
     async def on_acquired(self, partition: int, epoch: int) -> int:
         return epoch
+
+    def orders(self, records: Sequence[LogRecord]) -> bool:
+        return True
 
     async def process(self, partition: int, records: Sequence[LogRecord], epoch: int) -> int:
         self.seen.update((partition, r.log_id) for r in records)
