@@ -67,11 +67,16 @@ class BatchProcessor(Protocol):
         whether a former holder of the lease still holds older entries (a round trip per batch)."""
 
 
+# How long one XREADGROUP blocks when nothing comes; a new entry returns it at once, so this is not a
+# latency: it is how often an idle group asks again (every group of every partition: 144 on 16 partitions).
+POLL_MS = 1000
+
+
 class WorkerConfig(msgspec.Struct, frozen=True, kw_only=True):
     group: str
     ordered: bool
     batch_size: int = 500
-    poll_ms: int = 200
+    poll_ms: int = POLL_MS
     lease_ttl_ms: int = 10_000
     min_idle_ms: int = 30_000
     max_deliveries: int = 5  # failures of the entry itself before it is dead-lettered

@@ -20,6 +20,7 @@ from domain.tenancy import DEMO
 from domain.types import utc_now
 from handlers.app import HandlerRuntime
 from handlers.managers import ManagerDeps
+from handlers.runtime.worker import POLL_MS
 from inference.gateway import Gateway
 from infra.checkpoints import checkpointing
 from infra.cli import early_stop
@@ -54,7 +55,7 @@ def runtime_for(
     pool: asyncpg.Pool,
     gateway: Gateway | None = None,
     *,
-    poll_ms: int = 200,
+    poll_ms: int = POLL_MS,
     projectors: bool = True,
     auto_approve: bool | None = None,
 ) -> HandlerRuntime:
