@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 import msgspec
 from faststream import AckPolicy
@@ -241,7 +242,7 @@ class PartitionWorker:
 
     async def _consume(self) -> None:
         broker = await self._brokers.broker_for(self.keys.log)
-        stream = StreamSub(
+        stream = _StreamSub(
             self.keys.log,
             group=self.config.group,
             consumer=self.consumer,
@@ -342,6 +343,17 @@ class PartitionWorker:
                 self.partition,
             )
         return stale > 0
+
+
+class _StreamSub(StreamSub):
+    """FastStream deep-copies its StreamSub every time it reads the subscriber's stream name (a few
+    times per read and per batch: 5 % of a process manager's CPU). Every field is a string, a number or
+    a flag, so a shallow copy is the same copy, at a third of the cost."""
+
+    __slots__ = ()
+
+    def __deepcopy__(self, _memo: dict[int, Any]) -> Self:
+        return copy.copy(self)
 
 
 async def _raw_batch(message: Any, _default: Any) -> FastStreamBatch:
