@@ -63,6 +63,9 @@ class DocumentModel(Generic[Row]):
     def tables(self) -> tuple[str, ...]:
         return (self.table,)
 
+    def touches(self, event: ProjectedEvent) -> bool:
+        return self.key_of(event) is not None
+
     async def apply(self, conn: Conn, events: Sequence[ProjectedEvent], names: Mapping[str, str]) -> None:
         touched = [(key, e) for e in events if (key := self.key_of(e)) is not None]
         if not touched:
@@ -106,6 +109,9 @@ class AppendModel(Generic[Row]):
     def tables(self) -> tuple[str, ...]:
         return (self.table,)
 
+    def touches(self, event: ProjectedEvent) -> bool:
+        return bool(self.rows_of(event))
+
     async def apply(self, conn: Conn, events: Sequence[ProjectedEvent], names: Mapping[str, str]) -> None:
         records = [self.codec.to_record(row) for event in events for row in self.rows_of(event)]
         if records:
@@ -120,6 +126,9 @@ class ReadModel(Protocol):
     @property
     def tables(self) -> tuple[str, ...]: ...
 
+    def touches(self, event: ProjectedEvent) -> bool:
+        """Whether `apply` would change anything for this event (a pure function of the event)."""
+
     async def apply(self, conn: Conn, events: Sequence[ProjectedEvent], names: Mapping[str, str]) -> None: ...
 
 
@@ -133,3 +142,7 @@ class ProjectorSpec:
     @property
     def tables(self) -> tuple[str, ...]:
         return tuple(t for model in self.models for t in model.tables)
+
+    def touches(self, events: Sequence[ProjectedEvent]) -> bool:
+        """Whether folding `events` changes any read model (else only the checkpoint moves)."""
+        return any(model.touches(event) for event in events for model in self.models)

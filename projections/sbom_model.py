@@ -49,6 +49,9 @@ class SbomModel:
     def tables(self) -> tuple[str, ...]:
         return (self.table,)
 
+    def touches(self, event: ProjectedEvent) -> bool:
+        return event.envelope.stream.startswith("workflow-") or _cites(event)
+
     async def apply(self, conn: Conn, events: Sequence[ProjectedEvent], names: Mapping[str, str]) -> None:
         touched = _touched_workflows(events)
         conversations = {aggregate_id(e.envelope.stream) for e in events if _cites(e)}
