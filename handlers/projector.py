@@ -55,19 +55,17 @@ class Projector:
         """Entries that are not ours (no envelope) are skipped, the checkpoint passes them: the worker
         has dead-lettered them before this call. Records come in log order, so those at or below the
         checkpoint (redelivered) are a prefix."""
-        carried = (r.envelope.traceparent for r in records if r.envelope is not None)
-        with (
-            PROJECTOR_SECONDS.labels(projection=self.spec.name).time(),
-            batch_span(f"project {self.spec.name}", carried, {"aiwf.partition": partition}),
-        ):
-            return await self._project(partition, records, epoch)
-
-    async def _project(self, partition: int, records: Sequence[LogRecord], epoch: int) -> int:
-        known = self._known.pop(partition, None)  # back only once this batch is known to have landed
-        if known is not None and (applied := await self._advance_only(partition, records, known, epoch)) >= 0:
+        with PROJECTOR_SECONDS.labels(projection=self.spec.name).time():
+            known = self._known.pop(partition, None)  # back only once this batch is known to have landed
+            if (
+                known is not None
+                and (applied := await self._advance_only(partition, records, known, epoch)) >= 0
+            ):
+                return applied  # no span: nothing was folded for any trace
+            carried = (r.envelope.traceparent for r in records if r.envelope is not None)
+            with batch_span(f"project {self.spec.name}", carried, {"aiwf.partition": partition}):
+                applied, self._known[partition] = await self._fold(partition, records, epoch)
             return applied
-        applied, self._known[partition] = await self._fold(partition, records, epoch)
-        return applied
 
     async def _advance_only(
         self, partition: int, records: Sequence[LogRecord], known: str, epoch: int

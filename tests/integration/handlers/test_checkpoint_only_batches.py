@@ -22,6 +22,7 @@ from tests.integration.handlers.test_exactly_once import (
     counts,
     publish,
 )
+from tests.support.tracing import captured_spans
 
 WORKFLOWS = projector_named("workflow_views")
 CONVERSATIONS = projector_named("conversation_views")
@@ -146,3 +147,23 @@ async def test_a_newer_lease_holder_fences_a_batch_that_only_moves_the_checkpoin
         await former.process(partition, records[1:], EPOCH)
 
     assert await checkpoint(pg_pool, WORKFLOWS.name, partition) == (records[0].log_id, 1)
+
+
+async def test_only_a_folded_batch_is_a_span_of_the_traces_it_carries(
+    standalone_store: RedisEventStore, pg_pool: asyncpg.Pool
+) -> None:
+    partition, records = await conversations_logged(standalone_store, 1)
+    workflows, conversations = (
+        CountingProjector(pg_pool, WORKFLOWS),
+        CountingProjector(pg_pool, CONVERSATIONS),
+    )
+    for projector in (workflows, conversations):
+        await projector.on_acquired(partition, EPOCH)
+
+    with captured_spans() as exporter:
+        await workflows.process(partition, records, EPOCH)  # a conversation's events: nothing to fold
+        await conversations.process(partition, records, EPOCH)
+        names = [s.name for s in exporter.get_finished_spans()]  # the exporter is emptied on leaving
+
+    assert (workflows.folds, conversations.folds) == (0, 1)
+    assert names == [f"project {CONVERSATIONS.name}"]
