@@ -1,14 +1,16 @@
 """The main job end to end (issue 9): POST a message → `WorkflowValidated` visible through the API.
 
-    python -m bench.main_job_bench [--conversations N] [--concurrency C] [--traces]
+    python -m bench.main_job_bench [--conversations N] [--concurrency C | --rate R] [--traces]
 
 Embedded Valkey and PostgreSQL, the offline planner, and the platform as it is deployed apart: one
 `aiwf api`, one `aiwf worker --handlers projectors`, one `aiwf worker --handlers managers`, each its own
 process, so CPU is measured per component (/proc). C clients each run conversations one after another:
 start one, POST the README's message, wait until the tenant's SSE stream (`/v1/stream`) shows the
-workflow validated. The baseline, measured in the same run on the same messages, is the plain command:
-POST → the message's own `UserMessageReceived` on that stream. Loopback only; everything is stopped and
-deleted at the end.
+workflow validated (a closed loop: a slower platform is offered less). With `--rate R`, conversations
+start at R per second whatever the platform does (an open loop: a slower platform shows in the
+latency, and the batches it reads stay the size the offered load makes them). The baseline, measured
+in the same run on the same messages, is the plain command: POST → the message's own
+`UserMessageReceived` on that stream. Loopback only; everything is stopped and deleted at the end.
 
 `--traces` (`make bench-traces`): a warm-up round, then six rounds on the same servers, OpenTelemetry
 traces off, on, 10 % sampled, 10 % sampled, on, off (on: every process exports OTLP/HTTP to a local sink
@@ -21,6 +23,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -36,7 +39,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from bench.api_http import Conn, request_bytes
+from bench.api_http import Conn, Response, request_bytes
 from bench.report import Row, render, verdict
 from infra.api_keys import create_key
 from infra.embedded import start_postgres, start_valkey
@@ -112,6 +115,54 @@ async def _client(port: int, key: str, watch: Watch, count: int, out: list[tuple
     await conn.close()
 
 
+class Conns:
+    """Keep-alive connections to the API, one per request in flight, reused."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.idle: list[Conn] = []
+
+    async def send(self, raw: bytes) -> tuple[Response, float]:
+        """The answer, and when the request went out."""
+        conn = self.idle.pop() if self.idle else await Conn.open(self.port)
+        sent_at = time.perf_counter()
+        answer = await conn.send(raw)
+        self.idle.append(conn)
+        return answer, sent_at
+
+    async def close(self) -> None:
+        for conn in self.idle:
+            await conn.close()
+
+
+async def _open_loop(port: int, key: str, watch: Watch, load: Load, out: list[tuple[str, float]]) -> None:
+    """`count` conversations started at `rate` per second, each on time whatever the others are doing:
+    the platform's slowness shows in the latency, not in a lower offered load."""
+    conns = Conns(port)
+    headers = {"authorization": f"Bearer {key}", "content-type": "application/json"}
+    body = msgspec.json.encode({"text": TEXT})
+
+    async def one() -> None:
+        started, _ = await conns.send(request_bytes("POST", "/v1/conversations", headers, b"{}"))
+        cid = msgspec.json.decode(started.body)["conversation_id"]
+        done = watch.waiters.setdefault(cid, asyncio.Event())
+        path = f"/v1/conversations/{cid}/messages"
+        answer, sent_at = await conns.send(request_bytes("POST", path, headers, body))
+        assert answer.status == 202, answer.body
+        await asyncio.wait_for(done.wait(), timeout=120)
+        out.append((cid, sent_at))
+
+    assert load.rate is not None
+    began, tasks = time.perf_counter(), []
+    for k in range(load.conversations):
+        delay = began + k / load.rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one()))
+    await asyncio.gather(*tasks)
+    await conns.close()
+
+
 # ---------------------------------------------------------------- processes and their CPU
 
 
@@ -177,6 +228,18 @@ class Platform:
                 process.wait(timeout=30)
 
 
+def remove_embedded_postgres(home: Path) -> None:
+    """Stop the embedded PostgreSQL under `home` (its postmaster and every backend), then delete `home`
+    (a round leaves about 100 MB there)."""
+    pattern = str(home / "postgres")
+    subprocess.run(["pkill", "-f", pattern], check=False)
+    for _ in range(200):
+        if subprocess.run(["pgrep", "-f", pattern], capture_output=True, check=False).returncode != 0:
+            break
+        time.sleep(0.05)
+    shutil.rmtree(home, ignore_errors=True)
+
+
 async def _until_serving(port: int) -> None:
     for _ in range(600):
         with contextlib.suppress(OSError):
@@ -189,7 +252,7 @@ async def _until_serving(port: int) -> None:
     raise RuntimeError("aiwf api did not start")
 
 
-async def main(conversations: int, concurrency: int, *, traces: bool) -> None:
+async def main(conversations: int, concurrency: int, *, traces: bool, rate: float | None) -> None:
     home = Path(tempfile.mkdtemp(prefix="aiwf-main-job-bench-"))
     valkey = start_valkey(home)
     database_url = start_postgres(home)
@@ -205,7 +268,8 @@ async def main(conversations: int, concurrency: int, *, traces: bool) -> None:
         key, _ = await create_key(pool, "bench", "admin")
         await pool.close()
         if not traces:
-            report(*await _round(home, port, env, key, conversations=conversations, concurrency=concurrency))
+            load = Load(conversations, concurrency, rate)
+            report(*await _round(home, port, env, key, load), load)
             return
         traced = env | {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{sink_port}"}
         sampled = traced | {
@@ -215,20 +279,20 @@ async def main(conversations: int, concurrency: int, *, traces: bool) -> None:
         modes = {"off": env, "on": traced, "sampled": sampled}
         rounds: dict[str, list[Outcome]] = {name: [] for name in modes}
         # Not counted: the first round on fresh servers is slower (their caches, ours), whatever it runs.
-        await _round(home, port, env, key, conversations=conversations // 2, concurrency=concurrency)
+        await _round(home, port, env, key, Load(conversations // 2, concurrency, rate))
         # The store grows round after round: each mode sits alike in it (off and on outside, sampled inside).
         for name in ("off", "on", "sampled", "sampled", "on", "off"):
-            outcome = await _round(
-                home, port, modes[name], key, conversations=conversations, concurrency=concurrency
-            )
+            outcome = await _round(home, port, modes[name], key, Load(conversations, concurrency, rate))
             rounds[name].append(outcome)
             print(f"traces {name}: {len(outcome[1])} conversations in {outcome[2]:.1f} s")
-        report_traces(rounds, await asyncio.to_thread(_sink_stats, sink_port))
+        report_traces(
+            rounds, await asyncio.to_thread(_sink_stats, sink_port), Load(conversations, concurrency, rate)
+        )
     finally:
         if sink is not None:
             sink.terminate()
         valkey.stop()
-        await asyncio.to_thread(subprocess.run, ["pkill", "-f", str(home / "postgres")], check=False)
+        await asyncio.to_thread(remove_embedded_postgres, home)
 
 
 Outcome = tuple["Watch", list[tuple[str, float]], float, dict[str, float]]
@@ -243,9 +307,22 @@ async def _migrated(env: dict[str, str]) -> None:
         raise RuntimeError(done.stderr.decode())
 
 
-async def _round(
-    home: Path, port: int, env: dict[str, str], key: str, *, conversations: int, concurrency: int
-) -> Outcome:
+@dataclass(frozen=True)
+class Load:
+    """What the clients offer: `conversations` in all, by `concurrency` clients one after another
+    (closed loop), or started at `rate` per second whatever the platform does (open loop)."""
+
+    conversations: int
+    concurrency: int
+    rate: float | None = None
+
+    def __str__(self) -> str:
+        if self.rate is None:
+            return f"{self.conversations} conversations, {self.concurrency} clients one after another"
+        return f"{self.conversations} conversations offered at {self.rate:g}/s (open loop)"
+
+
+async def _round(home: Path, port: int, env: dict[str, str], key: str, load: Load) -> Outcome:
     """One `aiwf api` and two workers started with `env`, measured, stopped."""
     platform = Platform(home=home, port=port, env=env)
     try:
@@ -256,7 +333,7 @@ async def _round(
         await asyncio.sleep(2.0)  # both workers hold their leases and read
         pids = {name: p.pid for name, p in platform.processes.items()}
         pids |= {"valkey": _valkey_pid(home), "postgresql": _postmaster(home / "postgres")}
-        return await _measure(port, key, pids, conversations, concurrency)
+        return await _measure(port, key, pids, load)
     finally:
         platform.stop()
 
@@ -275,9 +352,7 @@ def _valkey_pid(home: Path) -> int:
     return int(msgspec.json.decode((home / "valkey" / "server.json").read_bytes())["pid"])
 
 
-async def _measure(
-    port: int, key: str, pids: dict[str, int], conversations: int, concurrency: int
-) -> Outcome:
+async def _measure(port: int, key: str, pids: dict[str, int], load: Load) -> Outcome:
     watch, ready = Watch(), asyncio.Event()
     follower = asyncio.create_task(_follow(port, key, watch, ready))
     await ready.wait()
@@ -285,8 +360,11 @@ async def _measure(
     await _client(port, key, watch, 3, warm)  # connections, caches, leases
     cpu_before, began = _cpu_of(pids), time.perf_counter()
     sent: list[tuple[str, float]] = []
-    per_client = conversations // concurrency
-    await asyncio.gather(*(_client(port, key, watch, per_client, sent) for _ in range(concurrency)))
+    if load.rate is not None:
+        await _open_loop(port, key, watch, load, sent)
+    else:
+        per_client = load.conversations // load.concurrency
+        await asyncio.gather(*(_client(port, key, watch, per_client, sent) for _ in range(load.concurrency)))
     wall = time.perf_counter() - began
     cpu_after = _cpu_of(pids)
     follower.cancel()
@@ -297,7 +375,9 @@ def _ms(samples: list[float], q: int) -> float:
     return statistics.quantiles(samples, n=100)[q - 1]
 
 
-def report(watch: Watch, sent: list[tuple[str, float]], wall: float, cpu: dict[str, float]) -> None:
+def report(
+    watch: Watch, sent: list[tuple[str, float]], wall: float, cpu: dict[str, float], load: Load
+) -> None:
     job = [(watch.validated[cid] - at) * 1000 for cid, at in sent]
     plain = [(watch.received[cid] - at) * 1000 for cid, at in sent if cid in watch.received]
     rate = len(sent) / wall
@@ -332,11 +412,11 @@ def report(watch: Watch, sent: list[tuple[str, float]], wall: float, cpu: dict[s
     ]
     total = sum(cpu.values()) * 1000 / len(sent)
     rows.append(Row(measure="CPU per conversation, all", result=f"{total:.2f} ms"))
-    print(f"{len(sent)} conversations, {wall:.1f} s, offline planner, embedded Valkey and PostgreSQL")
+    print(f"{load}: {len(sent)} done in {wall:.1f} s, offline planner, embedded Valkey and PostgreSQL")
     print(render(rows))
 
 
-def report_traces(rounds: dict[str, list[Outcome]], sink: dict[str, Any]) -> None:
+def report_traces(rounds: dict[str, list[Outcome]], sink: dict[str, Any], load: Load) -> None:
     """Traces on against off, each the mean of its rounds: CPU per conversation (every process, the
     servers included), p50 and throughput."""
 
@@ -381,6 +461,7 @@ def report_traces(rounds: dict[str, list[Outcome]], sink: dict[str, Any]) -> Non
                 ratio=on / off if off else None,
             )
         )
+    print(f"each round: {load}")
     print(
         f"spans exported: {sink['requests']} OTLP requests, {sink['bytes'] / 1e6:.1f} MB"
         " (to a sink that keeps nothing)"
@@ -404,8 +485,15 @@ def cli() -> None:
         action="store_true",
         help="rounds with OpenTelemetry traces off and on (OTLP to a local sink), interleaved, compared",
     )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        help="open loop: start conversations at this many per second (--concurrency is then unused)",
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.conversations, args.concurrency, traces=args.traces))
+    if args.rate is not None and args.rate <= 0:
+        parser.error("--rate must be a positive number of conversations per second")
+    asyncio.run(main(args.conversations, args.concurrency, traces=args.traces, rate=args.rate))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ import asyncio
 import gzip
 import os
 import statistics
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -28,7 +27,7 @@ import httpx
 from playwright.async_api import Browser, BrowserContext
 
 from api.webapp import APP_DIR
-from bench.main_job_bench import TEXT, Platform, _until_serving, free_port
+from bench.main_job_bench import TEXT, Platform, _until_serving, free_port, remove_embedded_postgres
 from bench.report import Row, render, verdict
 from infra.api_keys import create_key
 from infra.embedded import start_postgres, start_valkey
@@ -124,7 +123,7 @@ async def main(loads: int) -> None:
     finally:
         platform.stop()
         valkey.stop()
-        await asyncio.to_thread(subprocess.run, ["pkill", "-f", str(home / "postgres")], check=False)
+        await asyncio.to_thread(remove_embedded_postgres, home)
     scripts = sorted((APP_DIR / "assets").glob("*.js"))
     gzipped = sum(len(gzip.compress(path.read_bytes(), 9)) for path in scripts)
     print(render(rows(measured)))
