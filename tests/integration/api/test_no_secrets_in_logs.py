@@ -219,16 +219,42 @@ def _written(value: str, text: str) -> bool:
     return re.search(before + re.escape(value) + after, text) is not None
 
 
+# Identifiers we generate (UUIDs, hex digests and trace ids, with at least one letter): a short number
+# can turn up inside one by chance ("…-894c-98213e8eda5d" holds the invoice number 98213), and an id
+# derived from a value does not write the value.
+_HEX_IDS = re.compile(
+    r"(?<![0-9A-Za-z])(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    r"|(?=[0-9a-f]*[a-f])[0-9a-f]{16,})(?![0-9A-Za-z])",
+    re.IGNORECASE,
+)
+
+
 def leaked(texts: list[str], wanted: set[str]) -> dict[str, list[str]]:
     """Each value found, with (the start of) the texts it was found in."""
     found: dict[str, list[str]] = {}
-    for text in texts:
+    for written in texts:
+        text = _HEX_IDS.sub(" ", written)
         lowered, ascii_text = text.lower(), to_ascii(text).lower()
         digit_runs = re.sub(r"(?<=[0-9])[ .\-/]+(?=[0-9])", "", to_ascii(text))
         for secret in wanted:
             if hits(secret, text, lowered, ascii_text, digit_runs):
-                found.setdefault(secret, []).append(text[:300])
+                found.setdefault(secret, []).append(written[:300])
     return found
+
+
+def test_a_value_is_found_where_it_is_written_and_not_inside_an_identifier_by_chance() -> None:
+    texts = [
+        "event 1cef0177-c939-5b58-894c-98213e8eda5d folded",  # a UUID that happens to hold 98213
+        "traceparent 00-4bf92f3577b34da6a3ce929d0e0e4736-98213e8eda5d0b7f-01",
+        "digest 98213ab5c4f0e6d7e8f90a1b2c3d4e5f",
+        "facture 98213 du client",
+    ]
+    rib = "00799999001234567845"
+
+    assert leaked(texts, {"98213"}) == {"98213": ["facture 98213 du client"]}
+    assert leaked([f"RIB {rib}", "id 1cef0177c9395b58894c98213e8eda5d"], {rib, "98213"}) == {
+        rib: [f"RIB {rib}"]
+    }
 
 
 async def test_no_log_line_error_problem_detail_or_span_carries_a_sensitive_value_or_a_secret(
