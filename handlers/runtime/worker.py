@@ -296,10 +296,7 @@ class PartitionWorker:
         )
         due = loop.time() + every
         while not self._interrupted.is_set() and subscriber.running:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._interrupted.wait(), timeout=min(0.25, max(due - loop.time(), 0.0))
-                )
+            await self._until_woken(subscriber, due - loop.time())
             if loop.time() < due or self._interrupted.is_set():
                 continue
             due = loop.time() + every
@@ -312,6 +309,18 @@ class PartitionWorker:
             self._lease_due = self._renewal_after()
             if await self._stale_reads() or await self._orphaned_reads():
                 return  # no new entry may come to trigger the check in _on_batch
+
+    async def _until_woken(self, subscriber: Any, seconds: float) -> None:
+        """Wait until interrupted, until one of the subscriber's reading tasks ends (it stopped, or
+        FastStream restarts a failed one), or for `seconds`: a timer per group instead of a poll."""
+        interrupted = asyncio.ensure_future(self._interrupted.wait())
+        reading = [task for task in subscriber.tasks if not task.done()]
+        try:
+            await asyncio.wait(
+                [interrupted, *reading], timeout=max(seconds, 0.0), return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            interrupted.cancel()
 
     async def _orphaned_reads(self) -> bool:
         """Entries the server delivered to us whose reply never arrived (the connection died after it ran

@@ -314,6 +314,27 @@ async def test_a_deleted_group_is_recreated_and_nothing_is_lost_or_doubled(
     assert await pg_pool.fetchval("SELECT count(*) FROM event_archive") == 24
 
 
+async def test_a_deleted_group_is_noticed_at_once_not_at_the_next_lease_renewal(
+    standalone_store: RedisEventStore, pg_pool: asyncpg.Pool, redis_url: str
+) -> None:
+    """The watch sleeps until the lease renewal (40 s here) unless a reading task ends first."""
+    store = standalone_store
+    runtime = runtime_for(store, redis_url)
+    runtime.add_projectors(pg_pool, [VIEWS], **{**FAST, "lease_ttl_ms": 120_000})
+    await runtime.start()
+    try:
+        await publish(store, 2, 1)
+        assert await runtime.wait_caught_up(timeout_s=20)
+        for keys in store.keys.all_partitions():
+            await store._redis.client.xgroup_destroy(keys.log, f"projection.{VIEWS.name}")
+        await publish(store, 2, 1, first=2)
+
+        assert await runtime.wait_caught_up(timeout_s=15)
+        assert (await counts(pg_pool))[:2] == (4, 4)
+    finally:
+        await runtime.stop()
+
+
 class SlowProjector(FlakyProjector):
     """Blocks the event loop on every batch, as a CPU-heavy fold would."""
 
