@@ -72,8 +72,8 @@ bench-command: install ## a command on a conversation of 10,000 events: full fol
 bench-main-job: install ## the main job end to end: message → validated workflow, 20 concurrent conversations
 	$(BIN)/python -m bench.main_job_bench
 
-bench-traces: install ## the main job with OpenTelemetry traces off and on, interleaved rounds at half its capacity, the overhead of on
-	$(BIN)/python -m bench.main_job_bench --traces --rate half
+bench-traces: install ## the main job with OpenTelemetry traces off and on, interleaved rounds at a quarter of its capacity, the overhead of on
+	$(BIN)/python -m bench.main_job_bench --traces --rate quarter
 
 bench-web: install ## the web app's chat page in Debian's chromium: time to interactive, first and returning visit
 	$(BIN)/python -m bench.web_bench
