@@ -65,7 +65,7 @@ def create_app(deps: ApiDeps, asyncapi: dict[str, Any]) -> Litestar:
             READ_AFTER: Provide(read_after, sync_to_thread=False),
         },
         before_request=refuse_other_media,
-        middleware=[*([traced] if tracing.enabled() else []), request_context, DefineMiddleware(auth)],
+        middleware=[DefineMiddleware(auth)],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=deps.limits.max_body_bytes,
         openapi_config=openapi_config(VERSION),
@@ -73,4 +73,13 @@ def create_app(deps: ApiDeps, asyncapi: dict[str, Any]) -> Litestar:
         logging_config=None,  # the process's logging (AIWF_LOG_LEVEL, AIWF_JSON_LOGS) stays in force
     )
     document(app)  # now, not at the first request: a route whose contract cannot be written fails start-up
+    return observe_every_request(app)
+
+
+def observe_every_request(app: Litestar) -> Litestar:
+    """The request id, the access log, the latency histogram and (traces on) the server span, around
+    routing: Litestar runs an application's middleware only once a route matched, so a path no route
+    matches (a 404, a 405) would pass none of them."""
+    handler = request_context(app.asgi_handler)
+    app.asgi_handler = traced(handler) if tracing.enabled() else handler
     return app
