@@ -56,6 +56,7 @@ TEXT = (
 GOAL_P50_MS, GOAL_P99_MS, GOAL_RATE = 100.0, 300.0, 50.0
 TRACE_OVERHEAD = 0.05  # issue 16: traces on cost at most 5 % of the main job
 QUARTER = "quarter"
+MESSAGE_POST = "POST /v1/conversations/{conversation_id}/messages"  # the server span of a message sent
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -485,9 +486,15 @@ def report_traces(rounds: dict[str, list[Outcome]], sink: dict[str, Any], load: 
         " (to a sink that keeps nothing)"
     )
     print(render(rows))
-    conversations = sum(len(outcome[1]) for name in ("on", "sampled") for outcome in rounds[name])
     spans: dict[str, int] = sink["spans"]
-    print(f"spans per conversation traced (on and sampled rounds): {sum(spans.values()) / conversations:.1f}")
+    # A sampled round traces about a tenth of its conversations: count the traced ones by their one
+    # message POST each, not by the conversations the rounds ran.
+    conversations = spans.get(MESSAGE_POST, 0)
+    if not conversations:
+        print("spans per traced conversation: no message POST was traced")
+        return
+    total = sum(spans.values())
+    print(f"spans per traced conversation ({conversations} traced): {total / conversations:.1f}")
     for name, count in sorted(spans.items(), key=lambda item: -item[1]):
         print(f"  {count / conversations:5.1f}  {name}")
 
