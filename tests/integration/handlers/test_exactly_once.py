@@ -299,14 +299,19 @@ async def test_a_manager_applies_a_batch_of_nothing_it_handles_at_once_and_still
     assert any("pending with a former holder" in r.getMessage() for r in caplog.records)
 
 
+async def delete_views_group(store: RedisEventStore) -> None:
+    """The conversation views' consumer group gone from every partition, as a flush would leave it."""
+    for keys in store.keys.all_partitions():
+        await store._redis.client.xgroup_destroy(keys.log, f"projection.{VIEWS.name}")
+
+
 async def test_a_deleted_group_is_recreated_and_nothing_is_lost_or_doubled(
     standalone_store: RedisEventStore, pg_pool: asyncpg.Pool, projecting: HandlerRuntime
 ) -> None:
     store = standalone_store
     await publish(store, 4, 2)
     assert await projecting.wait_caught_up(timeout_s=20)
-    for keys in store.keys.all_partitions():
-        await store._redis.client.xgroup_destroy(keys.log, f"projection.{VIEWS.name}")
+    await delete_views_group(store)
     await publish(store, 4, 2, first=4)
 
     assert await projecting.wait_caught_up(timeout_s=30)
@@ -325,8 +330,7 @@ async def test_a_deleted_group_is_noticed_at_once_not_at_the_next_lease_renewal(
     try:
         await publish(store, 2, 1)
         assert await runtime.wait_caught_up(timeout_s=20)
-        for keys in store.keys.all_partitions():
-            await store._redis.client.xgroup_destroy(keys.log, f"projection.{VIEWS.name}")
+        await delete_views_group(store)
         await publish(store, 2, 1, first=2)
 
         assert await runtime.wait_caught_up(timeout_s=15)
