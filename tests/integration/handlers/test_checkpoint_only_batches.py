@@ -36,9 +36,11 @@ class CountingProjector(Projector):
         super().__init__(pool, spec)
         self.folds = 0
 
-    async def _fold(self, partition: int, records: Sequence[LogRecord], epoch: int) -> tuple[int, str]:
+    async def _fold(
+        self, partition: int, records: Sequence[LogRecord], epoch: int, known: str | None
+    ) -> tuple[int, str]:
         self.folds += 1
-        return await super()._fold(partition, records, epoch)
+        return await super()._fold(partition, records, epoch, known)
 
 
 async def log_records(store: RedisEventStore, partition: int) -> list[LogRecord]:
