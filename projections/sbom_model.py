@@ -57,15 +57,9 @@ class SbomModel:
         conversations = {aggregate_id(e.envelope.stream) for e in events if _cites(e)}
         if not touched and not conversations:
             return
-        ours = await conn.fetch(
-            f"SELECT DISTINCT conversation_id FROM {names[self.subjects]} "
-            "WHERE workflow_id = ANY($1::text[])",
-            list(touched),
-        )
-        await _lock(conn, {r["conversation_id"] for r in ours} | conversations)
+        await _lock(conn, names[self.subjects], touched, conversations)
         # After the lock: the other side's commit, if any, is visible to these reads.
-        subjects = await self._subjects(conn, names, set(touched), conversations)
-        built = await self._built(conn, names, [s.workflow_id for s in subjects])
+        subjects, built = await self._subjects(conn, names, set(touched), conversations)
         wanted = [
             (subject, record)
             for subject in subjects
@@ -99,23 +93,21 @@ class SbomModel:
 
     async def _subjects(
         self, conn: Conn, names: Mapping[str, str], workflows: set[str], conversations: set[str]
-    ) -> list[SbomSubject]:
+    ) -> tuple[list[SbomSubject], set[tuple[str, int]]]:
+        """The workflows of the batch and of its conversations, and which of their revisions have a
+        document already."""
         records = await conn.fetch(
-            f"SELECT document FROM {names[self.subjects]} "
-            "WHERE workflow_id = ANY($1::text[]) OR conversation_id = ANY($2::text[]) ORDER BY workflow_id",
+            f"SELECT w.workflow_id, w.document, ARRAY(SELECT s.revision FROM {names[self.table]} AS s "
+            "WHERE s.workflow_id = w.workflow_id) AS built "
+            f"FROM {names[self.subjects]} AS w "
+            "WHERE w.workflow_id = ANY($1::text[]) OR w.conversation_id = ANY($2::text[]) "
+            "ORDER BY w.workflow_id",
             list(workflows),
             list(conversations),
         )
-        return [_subject_decoder.decode(r["document"]) for r in records]
-
-    async def _built(
-        self, conn: Conn, names: Mapping[str, str], workflows: list[str]
-    ) -> set[tuple[str, int]]:
-        records = await conn.fetch(
-            f"SELECT workflow_id, revision FROM {names[self.table]} WHERE workflow_id = ANY($1::text[])",
-            workflows,
-        )
-        return {(r["workflow_id"], r["revision"]) for r in records}
+        subjects = [_subject_decoder.decode(r["document"]) for r in records]
+        built = {(r["workflow_id"], revision) for r in records for revision in r["built"]}
+        return subjects, built
 
     async def _sources(
         self, conn: Conn, names: Mapping[str, str], conversations: set[str]
@@ -161,17 +153,18 @@ def _cites(event: ProjectedEvent) -> bool:
     )
 
 
-async def _lock(conn: Conn, conversations: set[str]) -> None:
-    """One lock per conversation, taken in a fixed order (no deadlock between two batches)."""
-    keys = sorted({_lock_key(c) for c in conversations})
-    if keys:
+# The advisory lock key of a conversation: the first 8 bytes of a SHA-256, as a signed bigint.
+_LOCK_KEY = "('x' || left(encode(sha256(convert_to('aiwf.sbom/' || c, 'UTF8')), 'hex'), 16))::bit(64)::bigint"
+
+
+async def _lock(conn: Conn, subjects: str, workflows: Mapping[str, int], conversations: set[str]) -> None:
+    """One lock per conversation, of the batch's workflows and of its decisions, taken in a fixed order
+    (no deadlock between two batches), in the statement that finds the workflows' conversations."""
+    if workflows or conversations:
         await conn.execute(
-            "SELECT count(pg_advisory_xact_lock(k)) "
-            "FROM (SELECT unnest($1::bigint[]) AS k ORDER BY k) AS ordered",
-            keys,
+            f"SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT DISTINCT {_LOCK_KEY} AS k FROM ("
+            f"SELECT conversation_id AS c FROM {subjects} WHERE workflow_id = ANY($1::text[]) "
+            "UNION SELECT unnest($2::text[])) AS conversations ORDER BY k) AS ordered",
+            list(workflows),
+            list(conversations),
         )
-
-
-def _lock_key(conversation_id: str) -> int:
-    digest = hashlib.sha256(f"aiwf.sbom/{conversation_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
