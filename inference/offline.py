@@ -84,8 +84,8 @@ def answer(role: AgentRole, conversation: str, latest: str | None = None) -> Rol
     """What the offline planner answers `role` for a conversation (user text and findings); `latest`,
     the message the turn answers, decides the language of the answer when it says enough."""
     reading = read_request(conversation)
-    if latest is not None:
-        reading = msgspec.structs.replace(reading, language=language_of_turn(latest, conversation))
+    if latest is not None and latest != conversation:  # else the reading's language is the turn's
+        reading = msgspec.structs.replace(reading, language=language_of_turn(latest, reading.language))
     match role:
         case AgentRole.ORCHESTRATOR:
             return plan(reading)

@@ -208,14 +208,15 @@ def read_request(text: str) -> Reading:
     )
 
 
-def language_of_turn(latest: str, conversation: str) -> Language:
+def language_of_turn(latest: str, conversation: Language) -> Language:
     """The language to answer a turn in: its own message's, when that message says enough to tell
-    (Arabic script, Darija, or a few French or English words); else the conversation's ("Slack" alone,
-    answering "Sur quel canal ?", is answered in the language of the question)."""
+    (Arabic script, Darija, or a few French or English words); else the conversation's, as its
+    Reading found it ("Slack" alone, answering "Sur quel canal ?", is answered in the language of the
+    question)."""
     plain = normalise(latest)
     if _says_its_language(plain):
         return detect_language(plain)
-    return detect_language(normalise(conversation))
+    return conversation
 
 
 def _says_its_language(plain: str) -> bool:

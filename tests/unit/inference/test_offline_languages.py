@@ -10,7 +10,7 @@ from domain.conversation_events import InferenceDecided
 from domain.types import AgentRole
 from inference.config import build_gateway, gateway_config_from_env
 from inference.gateway import GatewayCall
-from inference.offline_lexicon import language_of_turn
+from inference.offline_lexicon import Language, language_of_turn, read_request
 from inference.provider import ChatMessage
 from inference.schemas import OrchestratorPlan
 
@@ -48,7 +48,10 @@ async def test_a_one_word_answer_is_answered_in_the_language_of_the_conversation
 
 
 def test_a_message_that_says_enough_decides_and_one_that_does_not_defers() -> None:
-    assert language_of_turn(ARABIC, FRENCH) == "ar"
-    assert language_of_turn(FRENCH, ENGLISH) == "fr"
-    assert language_of_turn("Slack", ENGLISH) == "en"
-    assert language_of_turn("Slack", FRENCH) == "fr"
+    def of(conversation: str) -> Language:
+        return read_request(conversation).language
+
+    assert language_of_turn(ARABIC, of(FRENCH)) == "ar"
+    assert language_of_turn(FRENCH, of(ENGLISH)) == "fr"
+    assert language_of_turn("Slack", of(ENGLISH)) == "en"
+    assert language_of_turn("Slack", of(FRENCH)) == "fr"
