@@ -61,6 +61,7 @@ from handlers.app import HandlerRuntime
 from handlers.projector import Projector
 from handlers.rebuild import replay
 from handlers.runtime.records import LogRecord, shared_decoding
+from infra.collector import settle_heap
 from infra.embedded import EmbeddedValkey, start_postgres, start_valkey
 from infra.event_store import Head, RedisEventStore
 from infra.keys import KeySpace
@@ -395,6 +396,7 @@ async def catch_up(bench: Bench, batch_size: int) -> CatchUp:
     before = await usage(bench)
     began = time.perf_counter()
     await runtime.start()
+    settle_heap()  # as `aiwf worker` does once its runtime has started
     try:
         caught_up = await runtime.wait_caught_up(timeout_s=max(120.0, bench.plan.events / 500))
         seconds = time.perf_counter() - began

@@ -18,6 +18,7 @@ from domain.types import AgentRole
 from handlers.projector import group_of
 from handlers.rebuild import replay
 from infra.cli.serving import open_pool, runtime_for
+from infra.collector import settle_heap
 from infra.event_store import RedisEventStore
 from infra.runtime import open_infrastructure
 from infra.settings import Settings
@@ -83,6 +84,7 @@ async def projections_replay(settings: Settings, args: argparse.Namespace) -> in
         return 2
     failed = False
     async with open_infrastructure(settings) as infra, open_pool(infra) as pool:
+        settle_heap()
         for spec in specs:
             report = await replay(pool, infra.store, spec, args.mode, progress=_progress_bar())
             print(

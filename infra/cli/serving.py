@@ -27,6 +27,7 @@ from infra.cli import early_stop
 from infra.cli.demo import WAIT_S, ErrorCount, check_read_side, play
 from infra.cli.demo import deploy as deploy_demo
 from infra.cli.supervisor import ChildSpec, ProcessPlan, Supervisor, follow_parent, listening_socket, plan_for
+from infra.collector import settle_heap
 from infra.postgres import create_pool, migrate
 from infra.provider_reports import reporting_providers
 from infra.runtime import Infrastructure, StartupError, open_infrastructure
@@ -332,6 +333,7 @@ async def _serve(
         infra.store, pool, infra.database_url, limits, lag, n8n=infra.n8n, keyring=infra.keyring
     ) as deps:
         api = server(deps, infra.redis_url, settings.host, port)
+        settle_heap()
         if not quiet:
             _print_serving(settings.host, port, dev_key)
         early_stop.hand_over()
@@ -385,6 +387,7 @@ async def worker(settings: Settings, args: argparse.Namespace) -> int:
         managed = gateway if managers else None
         runtime = runtime_for(infra, pool, managed, projectors=args.handlers in ("all", "projectors"))
         await runtime.start()
+        settle_heap()
         if not supervised:
             print(f"aiwf worker: {len(runtime.workers)} partition workers as {runtime.consumer}", flush=True)
         try:
