@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Final
+from typing import Final, NamedTuple
 
 import asyncpg
 
@@ -15,6 +15,13 @@ from infra.main_job_metrics import PROJECTOR_SECONDS
 from infra.tracing import batch_span
 from projections.events import ProjectedEvent, log_position
 from projections.read_model import Conn, ProjectorSpec
+
+
+class Seen(NamedTuple):
+    """A batch as seen from the checkpoint this process knows: the events past it."""
+
+    checkpoint: str
+    events: list[ProjectedEvent]
 
 
 def group_of(projection: str) -> str:
@@ -59,19 +66,21 @@ class Projector:
         checkpoint (redelivered) are a prefix."""
         with PROJECTOR_SECONDS.labels(projection=self.spec.name).time():
             known = self._known.pop(partition, None)  # back only once this batch is known to have landed
+            seen: Seen | None = None
             if known is not None:
                 fresh = _after(records, known)
                 if not fresh:
                     self._known[partition] = known
                     return 0
                 events = _projected(partition, fresh)
-                if not self.spec.touches(events):
-                    if await self._advance_only(partition, known, records[-1].log_id, len(events), epoch):
-                        return len(events)  # no span: nothing was folded for any trace
-                    known = None  # the checkpoint moved: the fold reads it under its lock
+                if self.spec.touches(events):
+                    seen = Seen(known, events)
+                elif await self._advance_only(partition, known, records[-1].log_id, len(events), epoch):
+                    return len(events)  # no span: nothing was folded for any trace
+                # else the checkpoint moved: the fold reads it under its lock
             carried = (r.envelope.traceparent for r in records if r.envelope is not None)
             with batch_span(f"project {self.spec.name}", carried, {"aiwf.partition": partition}):
-                applied, self._known[partition] = await self._fold(partition, records, epoch, known)
+                applied, self._known[partition] = await self._fold(partition, records, epoch, seen)
             return applied
 
     async def _advance_only(self, partition: int, known: str, last: str, events: int, epoch: int) -> bool:
@@ -97,29 +106,26 @@ class Projector:
         return True
 
     async def _fold(
-        self, partition: int, records: Sequence[LogRecord], epoch: int, known: str | None
+        self, partition: int, records: Sequence[LogRecord], epoch: int, seen: Seen | None
     ) -> tuple[int, str]:
         """The batch folded into the read models with the checkpoint, in one transaction: how many
-        events were applied, and the checkpoint after it. `known`: where this process saw the
-        checkpoint last, if it knows."""
-        if known is not None and (folded := await self._fold_after(partition, records, epoch, known)):
+        events were applied, and the checkpoint after it. `seen`: the batch as seen from where this
+        process last saw the checkpoint, if it knows."""
+        if seen is not None and (
+            folded := await self._fold_after(partition, seen, records[-1].log_id, epoch)
+        ):
             return folded
         return await self._fold_locked(partition, records, epoch)
 
-    async def _fold_after(
-        self, partition: int, records: Sequence[LogRecord], epoch: int, known: str
-    ) -> tuple[int, str] | None:
+    async def _fold_after(self, partition: int, seen: Seen, last: str, epoch: int) -> tuple[int, str] | None:
         """The fold when the checkpoint is known: BEGIN goes with the checkpoint's lock and COMMIT with
         its move, two round trips fewer than `_fold_locked`. None: the checkpoint moved, nothing done."""
-        fresh = _after(records, known)
-        if not fresh:
-            return 0, known
-        events, last = _projected(partition, fresh), records[-1].log_id
-        name, seen = _sql_name(self.spec.name), _sql_position(known)
+        events = seen.events
+        name, checkpoint = _sql_name(self.spec.name), _sql_position(seen.checkpoint)
         async with self._pool.acquire() as conn:
             try:
                 await conn.execute(
-                    f"BEGIN; SELECT aiwf_lock_checkpoint({name}, {partition:d}, {epoch:d}, {seen})"
+                    f"BEGIN; SELECT aiwf_lock_checkpoint({name}, {partition:d}, {epoch:d}, {checkpoint})"
                 )
                 for model in self.spec.models:
                     await model.apply(conn, events, self.names)

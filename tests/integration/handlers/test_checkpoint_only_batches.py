@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import asyncpg
 import pytest
 
-from handlers.projector import Projector
+from handlers.projector import Projector, Seen
 from handlers.runtime.lease import LeaseLost
 from handlers.runtime.records import LogRecord, to_record
 from infra.event_store import RedisEventStore
@@ -37,10 +37,10 @@ class CountingProjector(Projector):
         self.folds = 0
 
     async def _fold(
-        self, partition: int, records: Sequence[LogRecord], epoch: int, known: str | None
+        self, partition: int, records: Sequence[LogRecord], epoch: int, seen: Seen | None
     ) -> tuple[int, str]:
         self.folds += 1
-        return await super()._fold(partition, records, epoch, known)
+        return await super()._fold(partition, records, epoch, seen)
 
 
 async def log_records(store: RedisEventStore, partition: int) -> list[LogRecord]:

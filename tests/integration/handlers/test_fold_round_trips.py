@@ -12,6 +12,7 @@ import pytest
 from domain.conversation_events import UserMessageReceived
 from handlers.projector import Projector
 from handlers.runtime.lease import LeaseLost
+from handlers.runtime.records import LogRecord
 from infra.event_store import RedisEventStore
 from infra.postgres import create_pool
 from projections.events import ProjectedEvent
@@ -44,6 +45,17 @@ async def statements_of(pool: asyncpg.Pool) -> list[str]:
 async def messages(pool: asyncpg.Pool) -> int:
     count: int = await pool.fetchval("SELECT count(*) FROM messages")
     return count
+
+
+async def assert_only_the_start_stayed(
+    pg_pool: asyncpg.Pool, one_connection: asyncpg.Pool, partition: int, records: Sequence[LogRecord]
+) -> None:
+    """The conversation's start is folded, nothing of the failed batch is, and the connection that
+    folded it holds no transaction."""
+    assert await checkpoint(pg_pool, CONVERSATIONS.name, partition) == (records[0].log_id, 1)
+    assert await messages(pg_pool) == 0
+    async with one_connection.acquire() as conn:
+        assert not conn.is_in_transaction()
 
 
 async def test_a_batch_from_a_known_checkpoint_takes_two_round_trips_besides_its_read_models(
@@ -79,10 +91,7 @@ async def test_a_newer_lease_holder_fences_the_batch_and_nothing_it_folded_stays
     with pytest.raises(LeaseLost):
         await former.process(partition, records[1:], EPOCH)
 
-    assert await checkpoint(pg_pool, CONVERSATIONS.name, partition) == (records[0].log_id, 1)
-    assert await messages(pg_pool) == 0
-    async with one_connection.acquire() as conn:
-        assert not conn.is_in_transaction()
+    await assert_only_the_start_stayed(pg_pool, one_connection, partition, records)
 
 
 async def test_a_checkpoint_moved_behind_the_process_s_back_is_read_under_its_lock(
@@ -132,7 +141,4 @@ async def test_a_read_model_that_fails_rolls_the_batch_back_and_leaves_no_transa
     with pytest.raises(Broken):
         await projector.process(partition, records[1:], EPOCH)
 
-    assert await checkpoint(pg_pool, CONVERSATIONS.name, partition) == (records[0].log_id, 1)
-    assert await messages(pg_pool) == 0
-    async with one_connection.acquire() as conn:
-        assert not conn.is_in_transaction()
+    await assert_only_the_start_stayed(pg_pool, one_connection, partition, records)
