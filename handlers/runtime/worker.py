@@ -258,13 +258,14 @@ class PartitionWorker:
         if self._stopping.is_set():  # asked to stop during the awaits before: clearing would lose it
             return
         self._interrupted.clear()
-        await subscriber.start()
-        try:
-            await self._watch(subscriber)
-        finally:
-            async with self._busy:
-                self._interrupted.set()
-            await stop_subscriber(subscriber)
+        with self._decoding.reading(self.keys.log):
+            await subscriber.start()
+            try:
+                await self._watch(subscriber)
+            finally:
+                async with self._busy:
+                    self._interrupted.set()
+                await stop_subscriber(subscriber)
 
     async def _on_batch(self, batch: dict[str, Any]) -> None:
         """FastStream calls it with the decoded body, which `_raw_body` makes the raw XREADGROUP batch."""

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 
 from domain.catalog import REGISTRY
 from handlers.app import HandlerRuntime
+from handlers.runtime.records import shared_decoding
 from infra.event_store import RedisEventStore
 from infra.redis_conn import RedisConnection
 from projections.catalog import PROJECTORS
@@ -35,6 +38,34 @@ async def test_appended_conversations_show_up_in_every_read_model(
     assert await pg_pool.fetchval("SELECT count(*) FROM event_archive") == 20
     row = await pg_pool.fetchrow("SELECT * FROM conversations WHERE conversation_id = 'c0'")
     assert (row["message_count"], row["last_version"], row["tenant"]) == (3, 4, "acme")
+
+
+async def test_the_projectors_of_a_process_decode_each_entry_once_and_keep_none_once_all_took_it(
+    standalone_store: RedisEventStore, pg_pool: asyncpg.Pool, redis_url: str
+) -> None:
+    store = standalone_store
+    logs = [keys.log for keys in store.keys.all_partitions()]
+    decoding = shared_decoding(store.registry)
+    runtime = HandlerRuntime(store._redis, redis_url, store.keys, store.registry)
+    runtime.add_projectors(pg_pool, PROJECTORS, poll_ms=20)
+    await runtime.start()
+    try:
+        async with asyncio.timeout(20):
+            while any(decoding.readers(log) < len(PROJECTORS) for log in logs):  # noqa: ASYNC110 - a count, no event
+                await asyncio.sleep(0.02)
+        assert all(decoding.readers(log) == len(PROJECTORS) for log in logs)
+        decoded = decoding.decoded
+        for n in range(8):
+            await store.append(
+                f"conversation-c{n}", [new(started(f"c{n}")), *batch(3)], expected_version=0, origin=ORIGIN
+            )
+        assert await runtime.wait_caught_up(timeout_s=20)
+        assert decoding.decoded - decoded == 32
+        assert [decoding.kept(log) for log in logs] == [0] * len(logs)
+    finally:
+        await runtime.stop()
+    assert [decoding.readers(log) for log in logs] == [0] * len(logs)
+    assert await pg_pool.fetchval("SELECT count(*) FROM event_archive") == 32
 
 
 async def test_the_read_side_runs_unchanged_on_a_redis_cluster(

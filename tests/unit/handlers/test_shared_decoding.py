@@ -76,15 +76,17 @@ def test_another_log_with_the_same_ids_is_decoded_on_its_own() -> None:
     assert (decoding.decoded, decoding.shared) == (2, 0)
 
 
-def test_only_the_most_recent_entries_are_kept() -> None:
-    decoding = SharedDecoding(REGISTRY, capacity=2)
+def test_only_the_most_recent_entries_are_kept_within_the_budget() -> None:
     ids = [b"1-0", b"1-1", b"1-2"]
     entries = [{b"event": raw_event(str(n), n + 1)} for n in range(3)]
+    two = sum(len(e[b"event"]) for e in entries[1:]) + 2 * 512  # each entry counts 512 bytes besides its own
+    decoding = SharedDecoding(REGISTRY, budget=two)
     decoding.records(LOG, ids, entries)
     decoding.records(LOG, ids[1:], entries[1:])
     assert (decoding.decoded, decoding.shared) == (3, 2)
     decoding.records(LOG, ids[:1], entries[:1])
     assert decoding.decoded == 4
+    assert decoding.kept(LOG) == 2
 
 
 def test_decoded_records_are_left_to_reference_counting() -> None:
@@ -94,3 +96,81 @@ def test_decoded_records_are_left_to_reference_counting() -> None:
     assert record.envelope is not None
     assert not gc.is_tracked(record)
     assert not gc.is_tracked(record.envelope)
+
+
+def _entries(count: int) -> tuple[list[bytes], list[dict[bytes, bytes]]]:
+    return [f"1-{n}".encode() for n in range(count)], [
+        {b"event": raw_event(str(n), n + 1)} for n in range(count)
+    ]
+
+
+def test_an_entry_every_reader_of_its_log_took_is_dropped_at_once() -> None:
+    """A process whose groups keep up holds only what some of them have not read yet."""
+    decoding = SharedDecoding(REGISTRY)
+    ids, entries = _entries(3)
+    alone = [to_record(REGISTRY, i, e) for i, e in zip(ids, entries, strict=True)]
+    with decoding.reading(LOG), decoding.reading(LOG), decoding.reading(LOG):
+        assert decoding.readers(LOG) == 3
+        assert decoding.records(LOG, ids, entries) == alone
+        assert decoding.kept(LOG) == 3
+        assert decoding.records(LOG, ids[:2], entries[:2]) == alone[:2]
+        assert decoding.kept(LOG) == 3
+        assert decoding.records(LOG, ids, entries) == alone
+        assert decoding.kept(LOG) == 1  # the third reader has not taken 1-2 yet
+        assert decoding.records(LOG, ids[2:], entries[2:]) == alone[2:]
+        assert decoding.kept(LOG) == 0
+    assert (decoding.decoded, decoding.shared) == (3, 6)
+    assert decoding.readers(LOG) == 0
+
+
+def test_a_log_one_group_alone_reads_is_decoded_and_not_kept() -> None:
+    decoding = SharedDecoding(REGISTRY)
+    ids, entries = _entries(2)
+    with decoding.reading(LOG):
+        decoding.records(LOG, ids, entries)
+        assert decoding.kept(LOG) == 0
+        decoding.records("aiwf:{p1}:log", ids, entries)  # a log nobody said it reads: kept
+        assert decoding.kept("aiwf:{p1}:log") == 2
+
+
+def test_an_entry_taken_twice_by_one_reader_is_dropped_early_and_decoded_again_the_same() -> None:
+    """A redelivery counts as a read: the last reader then decodes the entry again, never something else."""
+    decoding = SharedDecoding(REGISTRY)
+    ids, entries = _entries(1)
+    alone = [to_record(REGISTRY, ids[0], entries[0])]
+    with decoding.reading(LOG), decoding.reading(LOG), decoding.reading(LOG):
+        assert decoding.records(LOG, ids, entries) == alone
+        assert decoding.records(LOG, ids, entries) == alone  # first reader again
+        assert decoding.records(LOG, ids, entries) == alone  # second reader: dropped after it
+        assert decoding.kept(LOG) == 0
+        assert decoding.records(LOG, ids, entries) == alone  # third reader decodes it again
+    assert (decoding.decoded, decoding.shared) == (2, 2)
+
+
+def test_other_bytes_under_a_kept_id_replace_it_or_drop_it_when_no_one_else_reads() -> None:
+    decoding = SharedDecoding(REGISTRY)
+    with decoding.reading(LOG), decoding.reading(LOG):
+        [first] = decoding.records(LOG, [b"1-0"], [{b"event": raw_event("first")}])
+        rewritten = {b"event": raw_event("second")}
+        [second] = decoding.records(LOG, [b"1-0"], [rewritten])
+        assert decoding.kept(LOG) == 1
+        [again] = decoding.records(LOG, [b"1-0"], [rewritten])
+        assert again == second != first
+        assert decoding.kept(LOG) == 0
+    with decoding.reading(LOG):
+        decoding.records(LOG, [b"1-1"], [{b"event": raw_event("alone")}])
+    decoding.records(LOG, [b"1-1"], [{b"event": raw_event("unknown readers")}])
+    with decoding.reading(LOG):
+        decoding.records(LOG, [b"1-1"], [{b"event": raw_event("alone again")}])
+        assert decoding.kept(LOG) == 0
+
+
+def test_a_reader_that_leaves_is_no_longer_waited_for() -> None:
+    decoding = SharedDecoding(REGISTRY)
+    ids, entries = _entries(1)
+    with decoding.reading(LOG):
+        with decoding.reading(LOG):
+            assert decoding.readers(LOG) == 2
+        assert decoding.readers(LOG) == 1
+        decoding.records(LOG, ids, entries)
+        assert decoding.kept(LOG) == 0
