@@ -41,6 +41,8 @@ class BrokerPool:
             # process manager's CPU.
             broker = RedisBroker(url, logger=_faststream_log, apply_types=False)
             await broker.start()
+            client = await broker.connect()
+            client.set_response_callback("XREADGROUP", entries_as_sent)
             self._brokers[url] = broker
         return self._brokers[url]
 
@@ -48,6 +50,18 @@ class BrokerPool:
         for broker in self._brokers.values():
             await broker.stop()
         self._brokers.clear()
+
+
+def entries_as_sent(response: Any, **_options: Any) -> list[list[Any]]:
+    """An XREADGROUP reply as `[[stream, [[entry id, [name, value, ...]], ...]], ...]`, the shape redis-py
+    gives, but with each entry's fields left as Redis sent them (`records.Fields`): redis-py made a dict
+    of every entry, which the handlers only read one field of. FastStream takes the entries as they come
+    and hands them to the handler (worker.py)."""
+    if not response:
+        return []
+    if isinstance(response, dict):  # RESP3: a map of streams
+        return [[stream, entries] for stream, entries in response.items()]
+    return [[stream, entries] for stream, entries in response]
 
 
 async def stop_subscriber(subscriber: Any) -> None:

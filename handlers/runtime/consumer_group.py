@@ -16,7 +16,7 @@ from infra.redis_conn import RedisConnection
 
 class PendingEntry(msgspec.Struct, frozen=True, kw_only=True):
     log_id: str
-    fields: dict[bytes, bytes]
+    fields: tuple[bytes, ...]  # names and values in turn, as a read delivers them (records.Fields)
     deliveries: int
 
 
@@ -60,7 +60,11 @@ async def claim_pending(
     )
     counts = {row["message_id"]: int(row["times_delivered"]) for row in rows}
     return [
-        PendingEntry(log_id=entry_id.decode(), fields=fields, deliveries=counts.get(entry_id, 1))
+        PendingEntry(
+            log_id=entry_id.decode(),
+            fields=tuple(item for pair in fields.items() for item in pair),
+            deliveries=counts.get(entry_id, 1),
+        )
         for entry_id, fields in entries
     ]
 

@@ -28,9 +28,24 @@ class LogRecord(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     error: str | None = None  # why it is not ours: the dead-letter reason
 
 
-def to_record(registry: EventRegistry, log_id: bytes | str, fields: dict[bytes, bytes]) -> LogRecord:
+# An entry's fields as Redis sends them, names and values in turn: [b"event", <the event's bytes>] for
+# ours. Read as they come, not made into a dict per entry (a tenth of a catching-up projector's CPU).
+Fields = Sequence[bytes]
+
+
+def event_of(fields: Fields) -> bytes | None:
+    """The value of the entry's `event` field, if it has one."""
+    if len(fields) >= 2 and fields[0] == b"event":
+        return fields[1]
+    for name, value in zip(fields[::2], fields[1::2], strict=False):
+        if name == b"event":
+            return value
+    return None
+
+
+def to_record(registry: EventRegistry, log_id: bytes | str, fields: Fields) -> LogRecord:
     entry_id = log_id.decode() if isinstance(log_id, bytes) else log_id
-    raw = fields.get(b"event")
+    raw = event_of(fields)
     if raw is None:
         return LogRecord(log_id=entry_id, raw=None, error="no `event` field")
     try:
@@ -96,16 +111,14 @@ class SharedDecoding:
         """Entries of `log` held decoded now."""
         return sum(1 for kept_log, _ in self._recent if kept_log == log)
 
-    def records(
-        self, log: str, ids: Sequence[bytes | str], entries: Sequence[dict[bytes, bytes]]
-    ) -> list[LogRecord]:
+    def records(self, log: str, ids: Sequence[bytes | str], entries: Sequence[Fields]) -> list[LogRecord]:
         recent, registry, out = self._recent, self._registry, []
         readers = self._readers.get(log)
         others = None if readers is None else readers - 1
         for log_id, fields in zip(ids, entries, strict=True):
             key = (log, log_id)
             kept = recent.get(key)
-            if kept is None or kept.record.raw != fields.get(b"event"):
+            if kept is None or kept.record.raw != event_of(fields):
                 record = to_record(registry, log_id, fields)
                 self.decoded += 1
                 if kept is not None:

@@ -45,7 +45,10 @@ class CountingProjector(Projector):
 
 async def log_records(store: RedisEventStore, partition: int) -> list[LogRecord]:
     entries = await xrange(store._redis.client, store.keys.partition(partition).log, "-", "+")
-    return [to_record(store.registry, log_id, fields) for log_id, fields in entries]
+    return [
+        to_record(store.registry, log_id, [item for pair in fields.items() for item in pair])
+        for log_id, fields in entries
+    ]
 
 
 async def conversations_logged(store: RedisEventStore, count: int) -> tuple[int, list[LogRecord]]:

@@ -8,7 +8,8 @@ import gc
 from domain.canonical import seal
 from domain.catalog import REGISTRY
 from domain.envelope import Envelope
-from handlers.runtime.records import LogRecord, SharedDecoding, to_record
+from handlers.runtime.brokers import entries_as_sent
+from handlers.runtime.records import LogRecord, SharedDecoding, event_of, to_record
 from tests.support.events import NOW, message
 
 LOG = "aiwf:{p0}:log"
@@ -31,17 +32,17 @@ def raw_event(text: str = "bonjour", version: int = 1) -> bytes:
     return seal(envelope)[1]
 
 
-POISON: dict[str, dict[bytes, bytes]] = {
-    "no event field": {b"note": b"written by another program"},
-    "malformed JSON": {b"event": b'{"specversion": "1.0", "type": "aiwf.nothing.v9", "id": 7'},
-    "unknown type": {b"event": raw_event().replace(b"user_message_received", b"nothing_at_all")},
-    "missing field": {b"event": raw_event().replace(b'"tenant":"acme",', b"")},
-    "invalid payload": {b"event": raw_event().replace(b'"sensitivity":"public"', b'"sensitivity":"nope"')},
+POISON: dict[str, list[bytes]] = {
+    "no event field": [b"note", b"written by another program"],
+    "malformed JSON": [b"event", b'{"specversion": "1.0", "type": "aiwf.nothing.v9", "id": 7'],
+    "unknown type": [b"event", raw_event().replace(b"user_message_received", b"nothing_at_all")],
+    "missing field": [b"event", raw_event().replace(b'"tenant":"acme",', b"")],
+    "invalid payload": [b"event", raw_event().replace(b'"sensitivity":"public"', b'"sensitivity":"nope"')],
 }
 
 
 def test_every_group_gets_the_record_decoding_alone_gives_poison_included() -> None:
-    entries = [{b"event": raw_event("a", 1)}, *POISON.values(), {b"event": raw_event("b", 2)}]
+    entries = [[b"event", raw_event("a", 1)], *POISON.values(), [b"event", raw_event("b", 2)]]
     ids = [f"1-{n}".encode() for n in range(len(entries))]
     decoding = SharedDecoding(REGISTRY)
     alone = [to_record(REGISTRY, i, e) for i, e in zip(ids, entries, strict=True)]
@@ -58,9 +59,9 @@ def test_every_group_gets_the_record_decoding_alone_gives_poison_included() -> N
 def test_the_same_id_with_other_bytes_is_decoded_again() -> None:
     """A log deleted and written again reuses entry ids: the bytes decide, not the id."""
     decoding = SharedDecoding(REGISTRY)
-    [first] = decoding.records(LOG, [b"1-0"], [{b"event": raw_event("first")}])
+    [first] = decoding.records(LOG, [b"1-0"], [[b"event", raw_event("first")]])
     [poison] = decoding.records(LOG, [b"1-0"], [POISON["malformed JSON"]])
-    [second] = decoding.records(LOG, [b"1-0"], [{b"event": raw_event("second")}])
+    [second] = decoding.records(LOG, [b"1-0"], [[b"event", raw_event("second")]])
     assert first.envelope is not None
     assert second.envelope is not None
     assert poison.envelope is None
@@ -71,15 +72,15 @@ def test_the_same_id_with_other_bytes_is_decoded_again() -> None:
 
 def test_another_log_with_the_same_ids_is_decoded_on_its_own() -> None:
     decoding = SharedDecoding(REGISTRY)
-    decoding.records(LOG, [b"1-0"], [{b"event": raw_event()}])
-    decoding.records("aiwf:{p1}:log", [b"1-0"], [{b"event": raw_event()}])
+    decoding.records(LOG, [b"1-0"], [[b"event", raw_event()]])
+    decoding.records("aiwf:{p1}:log", [b"1-0"], [[b"event", raw_event()]])
     assert (decoding.decoded, decoding.shared) == (2, 0)
 
 
 def test_only_the_most_recent_entries_are_kept_within_the_budget() -> None:
     ids = [b"1-0", b"1-1", b"1-2"]
-    entries = [{b"event": raw_event(str(n), n + 1)} for n in range(3)]
-    two = sum(len(e[b"event"]) for e in entries[1:]) + 2 * 512  # each entry counts 512 bytes besides its own
+    entries = [[b"event", raw_event(str(n), n + 1)] for n in range(3)]
+    two = sum(len(e[1]) for e in entries[1:]) + 2 * 512  # each entry counts 512 bytes besides its own
     decoding = SharedDecoding(REGISTRY, budget=two)
     decoding.records(LOG, ids, entries)
     decoding.records(LOG, ids[1:], entries[1:])
@@ -91,16 +92,16 @@ def test_only_the_most_recent_entries_are_kept_within_the_budget() -> None:
 
 def test_decoded_records_are_left_to_reference_counting() -> None:
     """Frozen, they can be in no cycle: untracked, the cycle collector does not walk thousands of them."""
-    [record] = SharedDecoding(REGISTRY).records(LOG, [b"1-0"], [{b"event": raw_event()}])
+    [record] = SharedDecoding(REGISTRY).records(LOG, [b"1-0"], [[b"event", raw_event()]])
     assert isinstance(record, LogRecord)
     assert record.envelope is not None
     assert not gc.is_tracked(record)
     assert not gc.is_tracked(record.envelope)
 
 
-def _entries(count: int) -> tuple[list[bytes], list[dict[bytes, bytes]]]:
+def _entries(count: int) -> tuple[list[bytes], list[list[bytes]]]:
     return [f"1-{n}".encode() for n in range(count)], [
-        {b"event": raw_event(str(n), n + 1)} for n in range(count)
+        [b"event", raw_event(str(n), n + 1)] for n in range(count)
     ]
 
 
@@ -150,18 +151,18 @@ def test_an_entry_taken_twice_by_one_reader_is_dropped_early_and_decoded_again_t
 def test_other_bytes_under_a_kept_id_replace_it_or_drop_it_when_no_one_else_reads() -> None:
     decoding = SharedDecoding(REGISTRY)
     with decoding.reading(LOG), decoding.reading(LOG):
-        [first] = decoding.records(LOG, [b"1-0"], [{b"event": raw_event("first")}])
-        rewritten = {b"event": raw_event("second")}
+        [first] = decoding.records(LOG, [b"1-0"], [[b"event", raw_event("first")]])
+        rewritten = [b"event", raw_event("second")]
         [second] = decoding.records(LOG, [b"1-0"], [rewritten])
         assert decoding.kept(LOG) == 1
         [again] = decoding.records(LOG, [b"1-0"], [rewritten])
         assert again == second != first
         assert decoding.kept(LOG) == 0
     with decoding.reading(LOG):
-        decoding.records(LOG, [b"1-1"], [{b"event": raw_event("alone")}])
-    decoding.records(LOG, [b"1-1"], [{b"event": raw_event("unknown readers")}])
+        decoding.records(LOG, [b"1-1"], [[b"event", raw_event("alone")]])
+    decoding.records(LOG, [b"1-1"], [[b"event", raw_event("unknown readers")]])
     with decoding.reading(LOG):
-        decoding.records(LOG, [b"1-1"], [{b"event": raw_event("alone again")}])
+        decoding.records(LOG, [b"1-1"], [[b"event", raw_event("alone again")]])
         assert decoding.kept(LOG) == 0
 
 
@@ -174,3 +175,22 @@ def test_a_reader_that_leaves_is_no_longer_waited_for() -> None:
         assert decoding.readers(LOG) == 1
         decoding.records(LOG, ids, entries)
         assert decoding.kept(LOG) == 0
+
+
+def test_the_event_field_is_found_among_others_in_any_place() -> None:
+    raw = raw_event()
+    assert event_of([b"event", raw]) == raw
+    assert event_of([b"note", b"x", b"event", raw]) == raw
+    assert event_of([b"note", b"event"]) is None  # a value that reads "event" is not the field
+    assert event_of([]) is None
+    assert to_record(REGISTRY, b"1-0", [b"note", b"x", b"event", raw]) == to_record(
+        REGISTRY, b"1-0", [b"event", raw]
+    )
+
+
+def test_a_read_reply_keeps_each_entry_s_fields_as_redis_sent_them_in_either_protocol() -> None:
+    entries = [[b"1-0", [b"event", b"{}"]], [b"1-1", [b"note", b"x", b"event", b"{}"]]]
+    legacy = [[b"aiwf:{p0}:log", entries]]
+    assert entries_as_sent({b"aiwf:{p0}:log": entries}) == legacy  # RESP3: a map of streams
+    assert entries_as_sent([(b"aiwf:{p0}:log", entries)]) == legacy  # RESP2: a list of pairs
+    assert entries_as_sent(None) == entries_as_sent({}) == []
