@@ -1,7 +1,7 @@
 """Projection catch-up and rebuild benchmark (issue 3): how fast the projectors fold a backlog into
 PostgreSQL, against one transaction per event and against raw COPY, and a 1M-event rebuild.
 
-    python -m bench.projection_bench [--events N] [--rebuild-events N] [--quick]
+    python -m bench.projection_bench [--events N] [--rebuild-events N] [--quick] [--catch-up-only]
                                      [--redis-url URL] [--database-url URL]
 
 Workload: conversations of 10 events (started, two user messages, intent classified, two inference
@@ -11,7 +11,8 @@ with every projector over the loaded log, timed from `start()` to `wait_caught_u
 size. Baselines on the same events: `Projector.process` with one record at a time (a subset,
 sequential), and one COPY per table of the rows the folds produce (only the COPY is timed). Rebuild:
 the log is extended to `--rebuild-events`, then `replay(..., "rebuild")` runs for each projector in a
-fresh process whose RSS is sampled every 100 ms. Every key lives under one run prefix, every table in
+fresh process whose RSS is sampled every 100 ms. `--catch-up-only` stops after the catch-up rows, for
+comparing two trees in alternation. Every key lives under one run prefix, every table in
 run schemas; both are dropped at the end. Prints one table; exits 0 whether goals pass or not.
 """
 
@@ -212,6 +213,7 @@ class Plan:
     rebuild_events: int
     subset: int
     batch_sizes: tuple[int, ...]
+    catch_up_only: bool = False  # no baselines, no rebuild: to compare two trees' catch-up, run after run
 
 
 def say(message: str) -> None:
@@ -443,6 +445,7 @@ async def catch_up_processes(bench: Bench, processes: int) -> CatchUp:
     ]
     probe = HandlerRuntime(bench.conn, bench.redis_url, bench.store.keys, REGISTRY)
     probe.add_projectors(bench.pool, PROJECTORS)
+    children_before = _children_cpu()
     try:
         folded = 0
         while folded == 0:
@@ -459,9 +462,16 @@ async def catch_up_processes(bench: Bench, processes: int) -> CatchUp:
             worker.terminate()
         for worker in workers:
             await worker.wait()
+    spent += f"; the worker processes {_children_cpu() - children_before:.1f} s, start-up included"
     await check_tables(bench.pool, bench.plan.events)
     total = bench.plan.events * len(PROJECTORS)
     return CatchUp(0, seconds, bench.plan.events - bench.plan.events * folded // total, spent)
+
+
+def _children_cpu() -> float:
+    """CPU seconds of the child processes waited for so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 async def check_tables(pool: asyncpg.Pool | asyncpg.Connection, events: int) -> None:
@@ -760,8 +770,9 @@ async def measure(redis_url: str, database_url: str, plan: Plan) -> Report:
         seconds = await load(bench.store, 0, plan.events // EVENTS_PER_CONVERSATION, "c")
         bench.report.notes.append(f"load (not measured): {plan.events / seconds:,.0f} ev/s")
         catch_up_rate = await catch_up_rows(bench)
-        await baseline_rows(bench, catch_up_rate)
-        await rebuild_rows(bench)
+        if not plan.catch_up_only:
+            await baseline_rows(bench, catch_up_rate)
+            await rebuild_rows(bench)
         return bench.report
     finally:
         await close_bench(bench)
@@ -803,6 +814,11 @@ def parse_plan(argv: Sequence[str] | None) -> tuple[str | None, str | None, Plan
     )
     parser.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
     parser.add_argument(
+        "--catch-up-only",
+        action="store_true",
+        help="only the catch-up rows (no baselines, no rebuild): for comparing two trees run after run",
+    )
+    parser.add_argument(
         "--redis-url", default=os.environ.get("REDIS_URL"), help="default: REDIS_URL, else embedded"
     )
     parser.add_argument(
@@ -813,7 +829,8 @@ def parse_plan(argv: Sequence[str] | None) -> tuple[str | None, str | None, Plan
     rebuild_events = whole(args.rebuild_events or (30_000 if args.quick else 1_000_000))
     subset = min(events, 1_000 if args.quick else 10_000)
     batch_sizes = (500, 2000) if args.quick else (500, 1000, 2000)
-    return args.redis_url, args.database_url, Plan(events, rebuild_events, subset, batch_sizes)
+    plan = Plan(events, rebuild_events, subset, batch_sizes, catch_up_only=args.catch_up_only)
+    return args.redis_url, args.database_url, plan
 
 
 def whole(events: int) -> int:
