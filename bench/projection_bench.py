@@ -62,6 +62,7 @@ from handlers.app import HandlerRuntime
 from handlers.projector import Projector
 from handlers.rebuild import replay
 from handlers.runtime.records import LogRecord, shared_decoding
+from infra import event_loop
 from infra.collector import settle_heap
 from infra.embedded import EmbeddedValkey, start_postgres, start_valkey
 from infra.event_store import Head, RedisEventStore
@@ -353,7 +354,7 @@ async def describe_servers(bench: Bench) -> None:
     projectors = ", ".join(f"{spec.name}: {'+'.join(spec.tables)}" for spec in PROJECTORS)
     bench.report.facts += [
         f"machine : {os.cpu_count()} cores, {memory:.0f} GiB RAM, {platform.system()} {platform.machine()}",
-        f"python  : {platform.python_version()} ({libs})",
+        f"python  : {platform.python_version()} ({libs}); event loop {event_loop.name()}, as `aiwf` runs",
         f"redis   : {bench.conn.facts.describe()} at {bench.redis_url}",
         f"postgres: PostgreSQL {pg_version}",
         f"plan    : {bench.plan.events:,} events for catch-up, {bench.plan.rebuild_events:,} to rebuild, "
@@ -661,7 +662,7 @@ class RebuildResult:
 
 
 def rebuild_in_child(job: RebuildJob) -> RebuildResult:
-    return asyncio.run(rebuild(job))
+    return event_loop.run(rebuild(job))
 
 
 async def rebuild(job: RebuildJob) -> RebuildResult:
@@ -845,7 +846,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             redis = redis_url or servers.valkey()
             database = database_url or servers.postgres()
-            report = asyncio.run(measure(redis, database, plan))
+            report = event_loop.run(measure(redis, database, plan))
         finally:
             servers.stop()
     title = "Projection catch-up and rebuild benchmark (issue 3)"

@@ -11,7 +11,6 @@ from infra.cli import early_stop  # first: it takes SIGTERM over while the rest 
 
 # isort: split
 import argparse
-import asyncio
 import logging
 import sys
 import warnings
@@ -20,6 +19,7 @@ from typing import Any
 
 from domain.tenancy import OPERATOR
 from domain.types import AgentRole
+from infra import event_loop
 from infra.cli import audit_commands, consumers, key_commands, operations, sboms, serving, workflow_commands
 from infra.cli import eval as corpus_eval
 from infra.embedded import EmbeddedError
@@ -60,22 +60,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "offline", False):  # needs no server: no event loop, no embedded start
         return int(args.command(settings, args))
     try:
-        code: int = _run_loop(early_stop.until_handed_over(args.command(settings, args)))
+        code: int = event_loop.run(early_stop.until_handed_over(args.command(settings, args)))
     except (StartupError, EmbeddedError) as exc:
         print(f"aiwf: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
     return code
-
-
-def _run_loop(main: Any) -> Any:
-    """uvloop where it is installed (Linux, macOS): a faster event loop for the API and the workers."""
-    try:
-        import uvloop  # noqa: PLC0415
-    except ImportError:
-        return asyncio.run(main)
-    return uvloop.run(main)
 
 
 def _service_of(args: argparse.Namespace) -> str:
