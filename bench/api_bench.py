@@ -59,6 +59,7 @@ import msgspec
 import psutil
 
 from bench.api_http import Conn, FanOut, HttpError, LoadResult, Subscribers, python_load, request_bytes
+from infra import event_loop
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL_RPS = 10_000
@@ -1097,7 +1098,7 @@ def machine_facts(plan: Plan) -> list[str]:
         except PackageNotFoundError:
             return f"{name} absent"
 
-    loop = "uvloop" if _installed("uvloop") else "asyncio (no uvloop)"
+    loop = event_loop.name()
     http = "httptools" if _installed("httptools") else "h11 (no httptools)"
     wrk = "absent"
     if shutil.which("wrk"):
