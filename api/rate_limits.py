@@ -66,11 +66,13 @@ class SharedBucket:
         lease_s: float = LEASE_S,
     ) -> None:
         self.rate, self.burst, self.chunk = rate, burst, chunk_of(burst)
+        self._most = max(self.chunk, burst // 4)  # tokens one refill may ask for, requests waiting
         self._redis, self._keys, self._scope = redis, keys, scope
         self._size, self._clock, self._lease_s = size, clock, lease_s
         self._local = TokenBucket(rate, burst, size=size, clock=clock)
         self._leases: OrderedDict[str, _Lease] = OrderedDict()
         self._refills: dict[str, asyncio.Future[None]] = {}  # one Redis call per key at a time
+        self._wanting: dict[str, int] = {}  # requests of a key in `take`, each needing a token
         self._local_until = 0.0  # the local bucket answers until then (Redis failed)
         self._redis_lost = False
 
@@ -84,6 +86,17 @@ class SharedBucket:
 
     async def take(self, key: str) -> float:
         """0 when allowed, else the seconds to wait."""
+        self._wanting[key] = self._wanting.get(key, 0) + 1
+        try:
+            return await self._take(key)
+        finally:
+            left = self._wanting[key] - 1
+            if left:
+                self._wanting[key] = left
+            else:
+                del self._wanting[key]
+
+    async def _take(self, key: str) -> float:
         while not self.leased(key):
             now = self._clock()
             if now < self._local_until:
@@ -103,8 +116,11 @@ class SharedBucket:
             self._local_until = now + RETRY_REDIS_S  # this request tries Redis; the others stay local
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._refills[key] = done
+        # Enough for every request of the key waiting now, not just a chunk: a refill that serves a few
+        # of them wakes the rest only to wait for the next one, over and over under a busy key.
+        want = min(self._most, max(self.chunk, self._wanting.get(key, 1)))
         try:
-            grant = await self._ask(key)
+            grant = await self._ask(key, want)
             if grant is not None:
                 answered = self._clock()
                 denied = 0.0 if grant.tokens else answered + grant.wait_s
@@ -115,12 +131,12 @@ class SharedBucket:
             del self._refills[key]
             done.set_result(None)
 
-    async def _ask(self, key: str) -> Grant | None:
+    async def _ask(self, key: str, want: int) -> Grant | None:
         """The grant of Redis, or None when Redis could not answer (the local bucket then answers)."""
         bucket = self._keys.rate_bucket(self._scope, key)
         try:
             async with asyncio.timeout(REDIS_WAIT_S):
-                grant = await lease_tokens(self._redis, bucket, self.rate, self.burst, self.chunk)
+                grant = await lease_tokens(self._redis, bucket, self.rate, self.burst, want)
         except _REDIS_FAILED:
             self._local_until = self._clock() + RETRY_REDIS_S
             if not self._redis_lost:  # once per outage, not per request

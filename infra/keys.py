@@ -23,6 +23,7 @@ rate-limit buckets `<prefix>:rl:<scope>:<subject>` (no hash tag: each is one key
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 import msgspec
@@ -76,22 +77,28 @@ class PartitionKeys(msgspec.Struct, frozen=True, kw_only=True):
         return f"{self.tag}:mt:index"
 
 
+@functools.lru_cache(maxsize=4096)
+def _partition_keys(prefix: str, n: int) -> PartitionKeys:
+    """Built once per prefix and partition: every append and read of a stream names its partition's keys."""
+    tag = f"{prefix}:{{p{n}}}"
+    return PartitionKeys(
+        partition=n,
+        log=f"{tag}:log",
+        heads=f"{tag}:heads",
+        tenants=f"{tag}:tenants",
+        ids=f"{tag}:ids",
+        dlq=f"{tag}:dlq",
+        stream_prefix=f"{tag}:s:",
+        tag=tag,
+    )
+
+
 class KeySpace(msgspec.Struct, frozen=True, kw_only=True):
     prefix: str
     partitions: int
 
     def partition(self, n: int) -> PartitionKeys:
-        tag = f"{self.prefix}:{{p{n}}}"
-        return PartitionKeys(
-            partition=n,
-            log=f"{tag}:log",
-            heads=f"{tag}:heads",
-            tenants=f"{tag}:tenants",
-            ids=f"{tag}:ids",
-            dlq=f"{tag}:dlq",
-            stream_prefix=f"{tag}:s:",
-            tag=tag,
-        )
+        return _partition_keys(self.prefix, n)
 
     def for_stream(self, stream: str) -> PartitionKeys:
         return self.partition(partition_of(stream, self.partitions))

@@ -65,12 +65,13 @@ async def test_two_processes_together_never_take_more_than_the_burst_and_the_rat
 async def test_concurrent_requests_of_one_key_make_one_redis_call_at_a_time(
     standalone: RedisConnection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls, in_flight, most = 0, 0, 0
+    calls, in_flight, most, asked = 0, 0, 0, []
 
     async def observed(redis: RedisConnection, key: str, rate: float, burst: int, want: int) -> Grant:
         nonlocal calls, in_flight, most
         calls, in_flight = calls + 1, in_flight + 1
         most = max(most, in_flight)
+        asked.append(want)
         await asyncio.sleep(0.02)  # a slow round trip: every other request arrives meanwhile
         try:
             return await lease_tokens(redis, key, rate, burst, want)
@@ -78,15 +79,40 @@ async def test_concurrent_requests_of_one_key_make_one_redis_call_at_a_time(
             in_flight -= 1
 
     monkeypatch.setattr(rate_limits, "lease_tokens", observed)
-    shared = bucket(standalone, fresh_keys(), 1.0, 100)
+    keys = fresh_keys()
+    shared = SharedBucket(standalone, keys, "key", 1.0, 100)
 
     waits = await asyncio.gather(*(shared.take("k1") for _ in range(30)))
+    left = await standalone.client.hget(keys.rate_bucket("key", "k1"), "t")  # type: ignore[misc]
     other = await asyncio.gather(*(shared.take("k2") for _ in range(5)))
 
     assert waits == [0.0] * 30
     assert other == [0.0] * 5
     assert most == 1
-    assert calls == 30 // shared.chunk + 1  # a chunk per call, never more tokens than asked for
+    # The first request leases a chunk; the second call asks for every request still waiting (20),
+    # instead of a chunk at a time that wakes the rest only to wait again.
+    assert asked == [shared.chunk, 30 - shared.chunk, shared.chunk]
+    assert 70 <= float(left) < 71  # what was granted was spent: 30 tokens, and the refill of 0.04 s
+
+
+async def test_a_refill_asks_for_the_waiting_requests_up_to_a_quarter_of_the_burst(
+    standalone: RedisConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[int] = []
+
+    async def observed(redis: RedisConnection, key: str, rate: float, burst: int, want: int) -> Grant:
+        asked.append(want)
+        await asyncio.sleep(0.01)
+        return await lease_tokens(redis, key, rate, burst, want)
+
+    monkeypatch.setattr(rate_limits, "lease_tokens", observed)
+    shared = SharedBucket(standalone, fresh_keys(), "key", 1.0, 100)
+
+    waits = await asyncio.gather(*(shared.take("k1") for _ in range(64)))
+
+    assert waits == [0.0] * 64
+    # A chunk (10) first; then the requests waiting, at most a quarter of the burst (25), at least a chunk.
+    assert asked == [10, 25, 25, 10]
 
 
 async def test_a_lease_is_served_without_redis_and_expires(standalone: RedisConnection) -> None:
