@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
+import itertools
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -25,6 +27,7 @@ from projections.events import log_position
 log = logging.getLogger(__name__)
 CHANNEL = "aiwf_checkpoints"
 REFRESH_S = 0.25
+Position = tuple[int, int]
 RELISTEN_FIRST_S, RELISTEN_MAX_S = 0.5, 10.0
 
 
@@ -39,9 +42,16 @@ class ConsistencyWaiter:
     ) -> None:
         self._pool, self._url = pool, database_url
         self._heard, self._on_listen = dict(heard or {}), on_listen
-        self._positions: dict[tuple[str, int], tuple[int, int]] = {}
+        self._positions: dict[tuple[str, int], Position] = {}
         self._generations: dict[str, int] = {}  # bumped when a rebuild swaps a projection's tables
-        self._wakeups: set[asyncio.Event] = set()
+        # Reads waiting, by the (projection, partition) they wait on, the nearest position first: a
+        # checkpoint wakes only the reads it satisfies. Waking every read at every checkpoint of every
+        # projector costs reads × checkpoints, and both grow with the command rate.
+        self._waiting: dict[tuple[str, int], list[tuple[Position, int, asyncio.Future[None]]]] = {}
+        self._order = itertools.count()  # breaks ties between equal positions: futures do not compare
+        self._gone: dict[tuple[str, int], int] = {}  # entries of reads no longer waiting, by heap
+        self._refreshing: asyncio.Future[None] | None = None
+        self._refreshed_at = float("-inf")  # loop time at which the last refresh began
         self._listener: asyncpg.Connection | None = None
         self._listens = 0  # bumped at every (re)connection: a notification may have been missed before
         self._relisten: asyncio.Task[None] | None = None
@@ -106,10 +116,9 @@ class ConsistencyWaiter:
                 self._advance(projection, int(partition), log_id)
             case [projection, "swapped"]:
                 self._generations[projection] = self._generations.get(projection, 0) + 1
+                self._wake_all(projection)
             case _:
                 log.warning("unexpected %s payload: %r", CHANNEL, payload)
-        for event in self._wakeups:
-            event.set()
 
     def _on_heard(self, _conn: Any, _pid: int, channel: str, payload: object) -> None:
         try:
@@ -134,32 +143,97 @@ class ConsistencyWaiter:
         key, position = (projection, partition), log_position(log_id)
         if position > self._positions.get(key, (0, 0)):
             self._positions[key] = position
+            self._wake_reached(key, position)
+
+    def _wake_reached(self, key: tuple[str, int], position: Position) -> None:
+        waiting = self._waiting.get(key)
+        while waiting and waiting[0][0] <= position:
+            _, _, woken = heapq.heappop(waiting)
+            if not woken.done():
+                woken.set_result(None)
+            elif key in self._gone:
+                self._gone[key] -= 1
+        if not waiting:
+            self._waiting.pop(key, None)
+            self._gone.pop(key, None)
+
+    def _wake_all(self, projection: str) -> None:
+        for key in [key for key in self._waiting if key[0] == projection]:
+            self._gone.pop(key, None)
+            for _, _, woken in self._waiting.pop(key):
+                if not woken.done():
+                    woken.set_result(None)
 
     async def _refresh(self) -> None:
+        self._refreshed_at = asyncio.get_running_loop().time()
         for row in await self._pool.fetch(
             "SELECT projection, partition, position FROM projection_checkpoints"
         ):
             self._advance(row["projection"], row["partition"], row["position"])
 
+    async def _refresh_since(self, since: float) -> None:
+        """The checkpoints read again if no refresh began since `since`; one query at a time, however
+        many reads wait (each of them used to run its own every `REFRESH_S`)."""
+        if self._refreshed_at >= since:
+            return
+        if self._refreshing is None:
+            self._refreshing = asyncio.ensure_future(self._refresh())
+            self._refreshing.add_done_callback(self._refreshed)
+        await asyncio.shield(self._refreshing)  # one read that gives up must not cancel the others'
+
+    def _refreshed(self, done: asyncio.Future[None]) -> None:
+        self._refreshing = None
+        if not done.cancelled():
+            done.exception()  # raised to each read that awaited it; retrieved here if none is left
+
+    def waiting(self) -> int:
+        """Entries kept for reads that wait, and for reads gone until they are swept."""
+        return sum(len(waiting) for waiting in self._waiting.values())
+
     def reached(self, projection: str, token: dict[int, str]) -> bool:
-        return all(
-            self._positions.get((projection, p), (0, 0)) >= log_position(pos) for p, pos in token.items()
-        )
+        return self._unreached(projection, token) is None
+
+    def _unreached(self, projection: str, token: dict[int, str]) -> tuple[int, Position] | None:
+        """A partition of the token the projection has not folded yet, and the position it needs."""
+        for partition, pos in token.items():
+            needed = log_position(pos)
+            if self._positions.get((projection, partition), (0, 0)) < needed:
+                return partition, needed
+        return None
 
     async def wait_for(self, projection: str, token: dict[int, str], timeout_s: float) -> bool:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
-        while not self.reached(projection, token):
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return False
-            wakeup = asyncio.Event()
-            self._wakeups.add(wakeup)
+        while (unreached := self._unreached(projection, token)) is not None:
+            key, needed = (projection, unreached[0]), unreached[1]
+            woken: asyncio.Future[None] = loop.create_future()
+            heapq.heappush(self._waiting.setdefault(key, []), (needed, next(self._order), woken))
             try:
-                async with asyncio.timeout(min(remaining, REFRESH_S)):
-                    await wakeup.wait()
-            except TimeoutError:
-                await self._refresh()
+                while not woken.done():
+                    remaining = deadline - loop.time()
+                    if remaining <= 0:
+                        return False
+                    began = loop.time()
+                    await asyncio.wait((woken,), timeout=min(remaining, REFRESH_S))
+                    if not woken.done():  # a notification may have been lost: the table says
+                        await self._refresh_since(began)
             finally:
-                self._wakeups.discard(wakeup)
+                self._forget(key, woken)
         return True
+
+    def _forget(self, key: tuple[str, int], woken: asyncio.Future[None]) -> None:
+        """A read that stopped waiting before its position came (timed out, cancelled): its entry stays
+        in the heap until then, and the heap is swept once such entries are half of it."""
+        if woken.done():
+            return
+        woken.cancel()
+        self._gone[key] = gone = self._gone.get(key, 0) + 1
+        waiting = self._waiting.get(key, [])
+        if gone >= max(len(waiting) // 2, 16):
+            kept = [entry for entry in waiting if not entry[2].done()]
+            heapq.heapify(kept)
+            if kept:
+                self._waiting[key] = kept
+            else:
+                self._waiting.pop(key, None)
+            self._gone.pop(key, None)
