@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install lock run demo eval test lint typecheck unit integration chaos bench bench-append bench-command bench-main-job bench-traces bench-audit bench-web bench-durability bench-projection bench-api bench-sealing format clean n8n n8n-test n8n-catalog web web-check
+.PHONY: install lock run demo eval test lint typecheck unit integration chaos bench bench-append bench-command bench-main-job bench-traces bench-audit bench-web bench-durability bench-projection bench-api bench-sealing bench-consistency format clean n8n n8n-test n8n-catalog web web-check
 
 # Every Python package at the version the tests last passed with (pyproject.toml keeps the ranges, for
 # whoever installs the package into an environment of their own); `make lock` moves them forward.
@@ -61,7 +61,7 @@ CHAOS_ROUNDS ?= 3
 chaos: install ## faults injected in rounds under load, the invariants checked after each (`make test` plays one round of each)
 	AIWF_CHAOS_ROUNDS=$(CHAOS_ROUNDS) $(BIN)/pytest -s tests/chaos
 
-bench: bench-append bench-command bench-main-job bench-traces bench-audit bench-web bench-durability bench-projection bench-api bench-sealing
+bench: bench-append bench-command bench-main-job bench-traces bench-audit bench-web bench-durability bench-projection bench-api bench-sealing bench-consistency
 
 bench-append: install ## event store append throughput, latency and memory, against raw XADD
 	$(BIN)/python -m bench.append_bench
@@ -92,6 +92,9 @@ bench-api: install ## reads against a bare Litestar route, command -> read-your-
 
 bench-sealing: install ## sealed appends and opened reads against plain ones
 	$(BIN)/python -m bench.sealing_bench
+
+bench-consistency: install ## reads waiting for a projector (read-your-writes) while checkpoints arrive, against none waiting
+	$(BIN)/python -m bench.consistency_bench
 
 format: install
 	$(BIN)/ruff format .
