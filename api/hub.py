@@ -1,6 +1,11 @@
 """Live fan-out of the partition logs to SSE subscribers: one reader per partition, a bounded queue per
 subscriber. A subscriber that cannot keep up is dropped (it resumes with Last-Event-ID), never waited on.
 
+While nobody subscribes to this process, its readers read nothing: each notes where its log ends every
+`IDLE_S` instead, and the first subscriber wakes them. They resume from the end they noted, before the
+subscription began, so no event appended after it is missed; the few before it are skipped by the
+stream, which replays from the log what came before it subscribed (api/streams.py).
+
 A stream is authenticated once, when it opens. A revocation heard from PostgreSQL (`on_key_revoked`, a
 NOTIFY, docs/adr/0033) closes the key's streams at once; in case one goes unheard, the hub also checks the
 keys of every open stream every `key_check_s` (api/auth.py CACHE_S) in one query, and closes the streams of
@@ -23,6 +28,7 @@ from infra.event_store import RedisEventStore
 from infra.stopping import STOP_TIMEOUT_S, settle
 
 log = logging.getLogger(__name__)
+IDLE_S = 1.0  # how often an idle reader notes where its log ends: the most a woken one reads again
 
 
 class _Route(msgspec.Struct, frozen=True):
@@ -90,6 +96,9 @@ class StreamHub:
         self._keepalive_s = keepalive_s
         self._keys, self._key_check_s = keys, key_check_s
         self._subs: dict[str, set[Subscription]] = defaultdict(set)
+        self._count = 0  # subscriptions, of every tenant
+        self._subscribed = 0  # subscriptions ever made: an end noted while one was made is not used
+        self._someone = asyncio.Event()  # set while there is a subscription
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -110,17 +119,31 @@ class StreamHub:
     def subscribe(self, tenant: str, stream: str | None = None, *, key_id: str | None = None) -> Subscription:
         sub = Subscription(tenant, stream, self._queue_size, key_id)
         self._subs[tenant].add(sub)
+        self._count += 1
+        self._subscribed += 1
+        self._someone.set()
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
-        self._subs[sub.tenant].discard(sub)
+        subs = self._subs.get(sub.tenant)
+        if subs is None or sub not in subs:
+            return
+        subs.remove(sub)
+        if not subs:
+            del self._subs[sub.tenant]
+        self._count -= 1
+        if not self._count:
+            self._someone.clear()
 
     @property
     def subscribers(self) -> int:
-        return sum(len(s) for s in self._subs.values())
+        return self._count
 
     async def _read(self, partition: int, key: str, last_id: str) -> None:
         while True:
+            if not self._count:
+                last_id = await self._idle(partition, last_id)
+                continue
             try:
                 reply: Any = await self._redis.client.xread({key: last_id}, count=500, block=1000)
             except asyncio.CancelledError:
@@ -136,6 +159,23 @@ class StreamHub:
                     for (log_id, raw), route in zip(routed, routes, strict=True):
                         last_id = log_id
                         await self._dispatch(partition, log_id, raw, route)
+
+    async def _idle(self, partition: int, last_id: str) -> str:
+        """Until someone subscribes or `IDLE_S` passed; then where to read from: the log's end as it is
+        now, unless a subscription was made meanwhile (the end may then be past its first events)."""
+        made = self._subscribed
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(IDLE_S):
+                await self._someone.wait()
+                return last_id
+        try:
+            end = await self._store.log_end(partition)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.warning("hub reader p%d: the log's end could not be read; retrying", partition, exc_info=True)
+            return last_id
+        return end if made == self._subscribed and not self._count else last_id
 
     def _delivery_span(
         self, partition: int, routes: list[_Route | None]

@@ -1,0 +1,118 @@
+"""The live hub reads nothing while nobody subscribes (api/hub.py): its readers note where the logs end
+instead, and the first subscriber wakes them without missing an event appended after it subscribed, even
+one appended while a reader was noting the end."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from api import hub as hub_module
+from api.hub import Delivery, StreamHub, Subscription
+from domain.conversation_events import ConversationStarted
+from domain.envelope import EventOrigin, NewEvent
+from domain.ids import uuid7
+from infra.event_store import RedisEventStore
+from infra.keys import partition_of
+
+ORIGIN = EventOrigin(tenant="acme", source="aiwf://tests")
+
+
+async def started(store: RedisEventStore, partition: int | None = None) -> str:
+    """A new conversation's first event (on `partition` when given); its stream's name."""
+    conversation = str(uuid.uuid4())
+    while partition not in (None, partition_of(f"conversation-{conversation}", store.keys.partitions)):
+        conversation = str(uuid.uuid4())
+    now = datetime.now(UTC)
+    event = ConversationStarted(conversation_id=conversation, started_by="tests", started_at=now)
+    stream = f"conversation-{conversation}"
+    await store.append(stream, [NewEvent(data=event, id=uuid7(), time=now)], 0, ORIGIN)
+    return stream
+
+
+async def delivered(sub: Subscription, streams: set[str]) -> set[str]:
+    """The streams of the deliveries `sub` got, until it got one of each of `streams`."""
+    got: set[str] = set()
+    async with asyncio.timeout(10):
+        while not streams <= got:
+            delivery = await sub.queue.get()
+            if isinstance(delivery, Delivery):
+                got.add(delivery.stream)
+    return got
+
+
+def counted_reads(hub: StreamHub) -> Callable[[], int]:
+    client: Any = hub._redis.client
+    xread, calls = client.xread, [0]
+
+    async def counting(*args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        return await xread(*args, **kwargs)
+
+    client.xread = counting
+    return lambda: calls[0]
+
+
+async def test_nobody_subscribed_no_read_then_the_first_subscriber_gets_what_follows(
+    standalone_store: RedisEventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hub_module, "IDLE_S", 0.05)
+    hub = StreamHub(standalone_store)
+    reads = counted_reads(hub)
+    await hub.start()
+    try:
+        for _ in range(20):
+            await started(standalone_store)
+        await asyncio.sleep(0.3)  # several idle periods: each reader noted its log's end
+        assert reads() == 0
+
+        sub = hub.subscribe("acme")
+        streams = {await started(standalone_store) for _ in range(10)}
+        assert streams <= await delivered(sub, streams)
+        assert reads() > 0
+
+        hub.unsubscribe(sub)
+        assert hub.subscribers == 0
+        await asyncio.sleep(1.2)  # a read blocked when the last one left returns within a second
+        before = reads()
+        for _ in range(10):
+            await started(standalone_store)
+        await asyncio.sleep(0.2)
+        assert reads() == before
+    finally:
+        await hub.stop()
+
+
+async def test_an_end_noted_while_someone_subscribed_is_not_used(
+    standalone_store: RedisEventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hub_module, "IDLE_S", 0.05)
+    hub = StreamHub(standalone_store)
+    await hub.start()
+    try:
+        log_end = standalone_store.log_end
+        subscribed: list[Subscription] = []
+        appended: list[str] = []
+
+        async def subscribing_meanwhile(partition: int) -> str:
+            """While a reader asks where its log ends, a client subscribes and an event is appended to
+            that log: the end it gets is past that event, which the subscriber must still receive."""
+            if not subscribed:
+                subscribed.append(hub.subscribe("acme"))
+                appended.append(await started(standalone_store, partition))
+            return await log_end(partition)
+
+        end: Callable[[int], Awaitable[str]] = subscribing_meanwhile
+        monkeypatch.setattr(standalone_store, "log_end", end)
+        async with asyncio.timeout(5):
+            while not appended:  # noqa: ASYNC110 - the next idle period does it
+                await asyncio.sleep(0.01)
+
+        assert set(appended) <= await delivered(subscribed[0], set(appended))
+    finally:
+        await hub.stop()
