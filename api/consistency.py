@@ -173,7 +173,7 @@ class ConsistencyWaiter:
 
     async def _refresh_since(self, since: float) -> None:
         """The checkpoints read again if no refresh began since `since`; one query at a time, however
-        many reads wait (each of them used to run its own every `REFRESH_S`)."""
+        many reads wait: a query per waiting read every `REFRESH_S` grows with the reads."""
         if self._refreshed_at >= since:
             return
         if self._refreshing is None:
