@@ -7,20 +7,15 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from api import hub as hub_module
 from api.hub import Delivery, StreamHub, Subscription
-from domain.conversation_events import ConversationStarted
-from domain.envelope import EventOrigin, NewEvent
-from domain.ids import uuid7
 from infra.event_store import RedisEventStore
 from infra.keys import partition_of
-
-ORIGIN = EventOrigin(tenant="acme", source="aiwf://tests")
+from tests.support import events
 
 
 async def started(store: RedisEventStore, partition: int | None = None) -> str:
@@ -28,10 +23,8 @@ async def started(store: RedisEventStore, partition: int | None = None) -> str:
     conversation = str(uuid.uuid4())
     while partition not in (None, partition_of(f"conversation-{conversation}", store.keys.partitions)):
         conversation = str(uuid.uuid4())
-    now = datetime.now(UTC)
-    event = ConversationStarted(conversation_id=conversation, started_by="tests", started_at=now)
     stream = f"conversation-{conversation}"
-    await store.append(stream, [NewEvent(data=event, id=uuid7(), time=now)], 0, ORIGIN)
+    await store.append(stream, [events.new(events.started(conversation))], 0, events.ORIGIN)
     return stream
 
 
