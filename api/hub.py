@@ -7,9 +7,11 @@ subscription began, so no event appended after it is missed; the few before it a
 stream, which replays from the log what came before it subscribed (api/streams.py).
 
 A stream is authenticated once, when it opens. A revocation heard from PostgreSQL (`on_key_revoked`, a
-NOTIFY, docs/adr/0033) closes the key's streams at once; in case one goes unheard, the hub also checks the
-keys of every open stream every `key_check_s` (api/auth.py CACHE_S) in one query, and closes the streams of
-revoked keys, and of keys it could not check for two periods (fail closed)."""
+NOTIFY, docs/adr/0033) closes the key's streams at once, and for at least one `key_check_s` period after it
+closes a stream of that key as it subscribes (one authenticated just before the revocation was heard). In
+case a revocation goes unheard, the hub checks the keys of every open stream every `key_check_s`
+(api/auth.py CACHE_S) in one query, and closes the streams of revoked keys, and of keys it could not check
+for two periods (fail closed)."""
 
 from __future__ import annotations
 
@@ -99,6 +101,7 @@ class StreamHub:
         self._count = 0  # subscriptions, of every tenant
         self._subscribed = 0  # subscriptions ever made: an end noted while one was made is not used
         self._someone = asyncio.Event()  # set while there is a subscription
+        self._revoked: dict[str, float] = {}  # key id → when its revocation was heard, for one period
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -122,6 +125,8 @@ class StreamHub:
         self._count += 1
         self._subscribed += 1
         self._someone.set()
+        if key_id is not None and key_id in self._revoked:
+            self._close(sub, "the API key was revoked")
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
@@ -225,6 +230,10 @@ class StreamHub:
         """A revocation heard: the key is forgotten by the cache, and its open streams end now."""
         if self._keys is not None:
             self._keys.forget_key(key_id)
+        now = time.monotonic()
+        # Past one period, the key check closes a stream that slipped through; the dict stays small.
+        self._revoked = {k: at for k, at in self._revoked.items() if now - at < self._key_check_s}
+        self._revoked[key_id] = now
         for subs in list(self._subs.values()):
             for sub in [sub for sub in subs if sub.key_id == key_id]:
                 self._close(sub, "the API key was revoked")

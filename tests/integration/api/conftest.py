@@ -43,6 +43,13 @@ class Stack(Struct, kw_only=True):
         headers = {"Authorization": f"Bearer {self.keys[who]}"} if who else {}
         return httpx.AsyncClient(base_url=self.url, headers=headers, timeout=10)
 
+    async def subscribed(self, count: int, within_s: float = 10.0) -> None:
+        """Until this process's hub holds `count` stream subscriptions: a stream's response headers
+        can reach the client before its subscription is made, and a loaded machine may take a while."""
+        async with asyncio.timeout(within_s):
+            while self.hub.subscribers < count:  # noqa: ASYNC110 - the hub counts, it does not signal
+                await asyncio.sleep(0.01)
+
 
 @contextlib.asynccontextmanager
 async def running_stack(

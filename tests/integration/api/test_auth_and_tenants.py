@@ -10,6 +10,7 @@ import pytest
 from api.deps import Limits
 from tests.integration.api.conftest import Stack, running_stack
 from tests.integration.api.test_commands_and_reads import PROBLEM, start
+from tests.integration.api.test_read_cache import until
 
 
 @pytest.mark.parametrize(
@@ -90,13 +91,13 @@ async def test_the_audit_feed_and_the_live_stream_show_only_the_callers_tenant(s
                 received.append(line)  # noqa: PERF401
 
     listener = asyncio.create_task(listen())
-    await asyncio.sleep(0.3)
+    await stack.subscribed(1)
     started = await start(stack, "acme-member")
     async with stack.client("acme-member") as acme:
         await acme.post(f"/v1/conversations/{started['conversation_id']}/messages", json={"text": "salam"})
     own = await start(stack, "globex-member")
     await stack.runtime.wait_caught_up(10)
-    await asyncio.sleep(0.3)
+    await until(lambda: any(own["conversation_id"] in line for line in received))
     listener.cancel()
     async with stack.client("acme-auditor") as auditor:
         acme_feed = (await auditor.get("/v1/events")).json()["items"]

@@ -26,7 +26,7 @@ async def test_an_id_naming_one_partition_does_not_replay_the_others_from_the_be
     token = str(started[-1]["consistency_token"])  # a consistency token names the partitions written
 
     listening = asyncio.create_task(collect(stack, "/v1/stream", 1, last_event_id=token))
-    await asyncio.sleep(0.3)
+    await stack.subscribed(1)
     await say(stack, started[0]["conversation_id"], "nouveau")
     [first] = await asyncio.wait_for(listening, timeout=10)
 

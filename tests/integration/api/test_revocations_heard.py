@@ -133,7 +133,7 @@ async def test_a_key_revoked_through_one_process_is_refused_and_its_streams_clos
         listening(second, "acme-member", "/v1/stream") as revoked_stream,
         listening(second, "globex-member", "/v1/stream") as untouched,
     ):
-        await asyncio.sleep(0.3)
+        await second.subscribed(2)
         [key_id, _] = parse_token(first.keys["acme-member"]) or ["", ""]
 
         assert await revoke_key(pg_pool, key_id)

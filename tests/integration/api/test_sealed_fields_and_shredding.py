@@ -145,7 +145,7 @@ async def test_the_streams_send_sealed_fields_opened_to_their_tenant_live_and_on
     async with main_stack.client() as http:
         cid = (await http.post("/v1/conversations", json={})).json()["conversation_id"]
     live = asyncio.create_task(collect(main_stack, "/v1/stream", 2))
-    await asyncio.sleep(0.3)  # subscribed before the message is sent
+    await main_stack.subscribed(1)  # before the message is sent
     async with main_stack.client() as http:
         assert (
             await http.post(f"/v1/conversations/{cid}/messages", json={"text": MESSAGE})

@@ -19,6 +19,7 @@ from infra.api_keys import Principal, parse_token, revoke_key
 from infra.event_store import RedisEventStore
 from tests.integration.api.conftest import Stack, running_stack
 from tests.integration.api.test_commands_and_reads import start
+from tests.integration.api.test_read_cache import until
 from tests.integration.api.test_streams_and_contracts import say
 
 CHECK_S = 0.2
@@ -72,11 +73,9 @@ async def test_a_revoked_keys_open_streams_are_closed_and_get_nothing_more(
         listening(checking, "acme-member", f"/v1/conversations/{cid}/stream") as conversation_stream,
         listening(checking, "globex-member", "/v1/stream") as untouched,
     ):
-        await asyncio.sleep(0.3)
+        await checking.subscribed(3)
         await say(checking, cid, "avant")
-        await asyncio.sleep(0.3)
-        assert len(tenant_stream.data()) == 1
-        assert len(conversation_stream.data()) == 2  # started, then "avant"
+        await until(lambda: len(tenant_stream.data()) == 1 and len(conversation_stream.data()) == 2)
 
         [key_id, _] = parse_token(checking.keys["acme-member"]) or ["", ""]
         assert await revoke_key(pg_pool, key_id)
@@ -119,4 +118,17 @@ async def test_streams_whose_key_cannot_be_checked_for_two_periods_are_closed() 
 
     assert sub.closed == "the API key could not be checked"
     assert anonymous.is_open()
+    assert hub.subscribers == 1
+
+
+async def test_a_stream_of_a_key_whose_revocation_was_just_heard_is_closed_as_it_subscribes() -> None:
+    # Its request was authenticated before the revocation was heard; its subscription comes after.
+    hub = StreamHub(SimpleNamespace(redis=None))  # type: ignore[arg-type]
+    hub.on_key_revoked("k1")
+
+    late = hub.subscribe("acme", key_id="k1")
+    other = hub.subscribe("acme", key_id="k2")
+
+    assert late.closed == "the API key was revoked"
+    assert other.is_open()
     assert hub.subscribers == 1

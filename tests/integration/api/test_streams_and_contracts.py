@@ -85,7 +85,7 @@ async def test_a_long_conversation_is_caught_up_in_chunks_in_order(
 async def test_a_live_conversation_stream_delivers_new_events_as_they_happen(stack: Stack) -> None:
     cid = (await start(stack))["conversation_id"]
     listening = asyncio.create_task(collect(stack, f"/v1/conversations/{cid}/stream", 3))
-    await asyncio.sleep(0.3)
+    await stack.subscribed(1)
     await say(stack, cid, "a")
     await say(stack, cid, "b")
 
@@ -96,7 +96,7 @@ async def test_a_live_conversation_stream_delivers_new_events_as_they_happen(sta
 
 async def test_the_tenant_stream_resumes_across_partitions_without_gaps_or_duplicates(stack: Stack) -> None:
     listening = asyncio.create_task(collect(stack, "/v1/stream", 3))
-    await asyncio.sleep(0.3)
+    await stack.subscribed(1)
     conversations = [(await start(stack, title=f"t{n}"))["conversation_id"] for n in range(3)]
     first = await asyncio.wait_for(listening, timeout=10)
     for cid in conversations:
