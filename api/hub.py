@@ -1,10 +1,11 @@
 """Live fan-out of the partition logs to SSE subscribers: one reader per partition, a bounded queue per
 subscriber. A subscriber that cannot keep up is dropped (it resumes with Last-Event-ID), never waited on.
 
-While nobody subscribes to this process, its readers read nothing: each notes where its log ends every
-`IDLE_S` instead, and the first subscriber wakes them. They resume from the end they noted, before the
-subscription began, so no event appended after it is missed; the few before it are skipped by the
-stream, which replays from the log what came before it subscribed (api/streams.py).
+While nobody subscribes to this process, its readers read nothing: every `IDLE_S` one task notes where
+all the logs end instead (one round trip), and the first subscriber wakes the readers. Each resumes from
+the end noted for its log, before the subscription began, so no event appended after it is missed; the
+few before it are skipped by the stream, which replays from the log what came before it subscribed
+(api/streams.py).
 
 A stream is authenticated once, when it opens. A revocation heard from PostgreSQL (`on_key_revoked`, a
 NOTIFY, docs/adr/0033) closes the key's streams at once, and for at least one `key_check_s` period after it
@@ -28,9 +29,10 @@ from api.auth import CACHE_S, KeyCache
 from infra import tracing
 from infra.event_store import RedisEventStore
 from infra.stopping import STOP_TIMEOUT_S, settle
+from projections.events import log_position
 
 log = logging.getLogger(__name__)
-IDLE_S = 1.0  # how often an idle reader notes where its log ends: the most a woken one reads again
+IDLE_S = 1.0  # how often an idle hub notes where the logs end: the most a woken reader reads again
 
 
 class _Route(msgspec.Struct, frozen=True):
@@ -101,17 +103,20 @@ class StreamHub:
         self._count = 0  # subscriptions, of every tenant
         self._subscribed = 0  # subscriptions ever made: an end noted while one was made is not used
         self._someone = asyncio.Event()  # set while there is a subscription
+        self._ends: dict[int, str] = {}  # where each log ended, noted while nobody subscribed
         self._revoked: dict[str, float] = {}  # key id → when its revocation was heard, for one period
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
+        self._ends = await self._store.log_ends()
         for keys in self._store.keys.all_partitions():
-            start = await self._store.log_end(keys.partition)
+            start = self._ends[keys.partition]
             self._tasks.append(
                 asyncio.create_task(
                     self._read(keys.partition, keys.log, start), name=f"hub/p{keys.partition}"
                 )
             )
+        self._tasks.append(asyncio.create_task(self._note_ends(), name="hub/ends"))
         self._tasks.append(asyncio.create_task(self._keep_alive(), name="hub/keep-alive"))
         if self._keys is not None:
             self._tasks.append(asyncio.create_task(self._watch_keys(self._keys), name="hub/keys"))
@@ -147,7 +152,8 @@ class StreamHub:
     async def _read(self, partition: int, key: str, last_id: str) -> None:
         while True:
             if not self._count:
-                last_id = await self._idle(partition, last_id)
+                await self._someone.wait()
+                last_id = max(last_id, self._ends.get(partition, last_id), key=log_position)
                 continue
             try:
                 reply: Any = await self._redis.client.xread({key: last_id}, count=500, block=1000)
@@ -165,22 +171,23 @@ class StreamHub:
                         last_id = log_id
                         await self._dispatch(partition, log_id, raw, route)
 
-    async def _idle(self, partition: int, last_id: str) -> str:
-        """Until someone subscribes or `IDLE_S` passed; then where to read from: the log's end as it is
-        now, unless a subscription was made meanwhile (the end may then be past its first events)."""
-        made = self._subscribed
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(IDLE_S):
-                await self._someone.wait()
-                return last_id
-        try:
-            end = await self._store.log_end(partition)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.warning("hub reader p%d: the log's end could not be read; retrying", partition, exc_info=True)
-            return last_id
-        return end if made == self._subscribed and not self._count else last_id
+    async def _note_ends(self) -> None:
+        """While nobody subscribes, where every log ends, every `IDLE_S`; an end read while a
+        subscription was made is not kept (it may be past the subscriber's first events)."""
+        while True:
+            await asyncio.sleep(IDLE_S)
+            if self._count:
+                continue
+            made = self._subscribed
+            try:
+                ends = await self._store.log_ends()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("hub: where the logs end could not be read; retrying", exc_info=True)
+                continue
+            if made == self._subscribed and not self._count:
+                self._ends = ends
 
     def _delivery_span(
         self, partition: int, routes: list[_Route | None]

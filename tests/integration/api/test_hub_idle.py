@@ -1,6 +1,6 @@
-"""The live hub reads nothing while nobody subscribes (api/hub.py): its readers note where the logs end
-instead, and the first subscriber wakes them without missing an event appended after it subscribed, even
-one appended while a reader was noting the end."""
+"""The live hub reads nothing while nobody subscribes (api/hub.py): its readers wait while the hub notes
+where the logs end, and the first subscriber wakes them without missing an event appended after it
+subscribed, even one appended while the hub was noting the ends."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ async def test_nobody_subscribed_no_read_then_the_first_subscriber_gets_what_fol
     try:
         for _ in range(20):
             await started(standalone_store)
-        await asyncio.sleep(0.3)  # several idle periods: each reader noted its log's end
+        await asyncio.sleep(0.3)  # several idle periods: the hub noted where the logs end
         assert reads() == 0
 
         sub = hub.subscribe("acme")
@@ -88,20 +88,20 @@ async def test_an_end_noted_while_someone_subscribed_is_not_used(
     hub = StreamHub(standalone_store)
     await hub.start()
     try:
-        log_end = standalone_store.log_end
+        log_ends = standalone_store.log_ends
         subscribed: list[Subscription] = []
         appended: list[str] = []
 
-        async def subscribing_meanwhile(partition: int) -> str:
-            """While a reader asks where its log ends, a client subscribes and an event is appended to
-            that log: the end it gets is past that event, which the subscriber must still receive."""
+        async def subscribing_meanwhile() -> dict[int, str]:
+            """While the hub asks where the logs end, a client subscribes and an event is appended:
+            the ends it gets are past that event, which the subscriber must still receive."""
             if not subscribed:
                 subscribed.append(hub.subscribe("acme"))
-                appended.append(await started(standalone_store, partition))
-            return await log_end(partition)
+                appended.append(await started(standalone_store))
+            return await log_ends()
 
-        end: Callable[[int], Awaitable[str]] = subscribing_meanwhile
-        monkeypatch.setattr(standalone_store, "log_end", end)
+        ends: Callable[[], Awaitable[dict[int, str]]] = subscribing_meanwhile
+        monkeypatch.setattr(standalone_store, "log_ends", ends)
         async with asyncio.timeout(5):
             while not appended:  # noqa: ASYNC110 - the next idle period does it
                 await asyncio.sleep(0.01)
