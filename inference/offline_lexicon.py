@@ -99,6 +99,7 @@ class _Markers(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 
 class _LexiconFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     topics: dict[Topic, tuple[str, ...]]
+    weak_topics: dict[Topic, tuple[str, ...]]
     sources: dict[Source, tuple[str, ...]]
     carriers: dict[Carrier, tuple[str, ...]]
     channels: dict[Channel, tuple[str, ...]]
@@ -113,6 +114,7 @@ class _LexiconFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
 
 _FILE: Final = msgspec.toml.decode(LEXICON_FILE.read_bytes(), type=_LexiconFile)
 _TOPICS: Final = {topic: _compile(terms) for topic, terms in _FILE.topics.items()}
+_WEAK_TOPICS: Final = {topic: _compile(terms) for topic, terms in _FILE.weak_topics.items() if terms}
 _SOURCES: Final = {source: _compile(terms) for source, terms in _FILE.sources.items()}
 _CARRIERS: Final = {carrier: _compile(terms) for carrier, terms in _FILE.carriers.items()}
 _CHANNELS: Final = {channel: _compile(terms) for channel, terms in _FILE.channels.items()}
@@ -247,14 +249,24 @@ def _arabizi(token: str) -> bool:
 
 def _topics(plain: str) -> tuple[tuple[Topic, int], ...]:
     """Keyword hits per topic. "La wilaya de livraison" is a field of an order and "paiement à la
-    livraison" a way to pay: neither asks for a delivery, and cash on delivery counts for finance."""
+    livraison" a way to pay: neither asks for a delivery, and cash on delivery counts for finance. A
+    weak word counts for its topic when that topic has other hits, or when no other topic has any."""
     cash = _PAYMENTS["cash_on_delivery"]
     asked = cash.sub(" ", _ORDER_FIELDS.sub(" ", plain))
-    counted = (
-        (topic, len(rx.findall(asked)) + (len(cash.findall(plain)) if topic == "finance" else 0))
+    strong = {
+        topic: len(rx.findall(asked)) + (len(cash.findall(plain)) if topic == "finance" else 0)
         for topic, rx in _TOPICS.items()
+    }
+    named = any(strong.values())
+    counted = (
+        (topic, hits + _weak_hits(topic, asked) if hits or not named else 0) for topic, hits in strong.items()
     )
     return tuple((topic, hits) for topic, hits in counted if hits)
+
+
+def _weak_hits(topic: Topic, asked: str) -> int:
+    weak = _WEAK_TOPICS.get(topic)
+    return len(weak.findall(asked)) if weak is not None else 0
 
 
 def _present(lexicons: Mapping[K, re.Pattern[str]], plain: str) -> tuple[K, ...]:
