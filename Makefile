@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install lock run demo eval test lint typecheck unit integration chaos bench bench-append bench-command bench-main-job bench-traces bench-audit bench-web bench-durability bench-projection bench-api bench-sealing bench-consistency format clean n8n n8n-test n8n-catalog web web-check
+.PHONY: install lock run demo eval test lint typecheck unit integration chaos bench bench-append bench-command bench-main-job bench-traces bench-audit bench-web bench-durability bench-projection bench-api bench-sealing bench-consistency format clean n8n n8n-lock n8n-test n8n-catalog web web-check
 
 # Every Python package at the version the tests last passed with (pyproject.toml keeps the ranges, for
 # whoever installs the package into an environment of their own); `make lock` moves them forward.
@@ -102,20 +102,29 @@ format: install
 
 # A real n8n for `pytest -m n8n`, outside the repository and reused between runs. 2.8.4 is the newest that runs
 # on Node 20; `xlsx` is overridden because n8n-nodes-base fetches it from a CDN these machines cannot reach.
+# n8n and every npm package under it are at the versions the tests last passed with: `make n8n` installs
+# what infra/n8n/npm/package-lock.json names (npm ci), `make n8n-lock` resolves them anew.
 N8N_VERSION := 2.8.4
+N8N_NPM     := infra/n8n/npm
 N8N_HOME    ?= $(HOME)/.cache/aiwf/n8n-$(N8N_VERSION)
-N8N_STAMP   := $(N8N_HOME)/.installed-$(N8N_VERSION)
+N8N_STAMP   := $(N8N_HOME)/.installed-$(N8N_VERSION)-$(firstword $(shell cat $(N8N_NPM)/package.json $(N8N_NPM)/package-lock.json | cksum))
 
-n8n: ## install n8n into $(N8N_HOME) once (about 4 minutes, 2.3 GB); a no-op when it is there
+n8n: ## install n8n into $(N8N_HOME) once (about 6 minutes, 2.3 GB); a no-op when that lock is installed there
 	@if [ -f "$(N8N_STAMP)" ] && [ -x "$(N8N_HOME)/node_modules/.bin/n8n" ]; then \
 	  echo "n8n $(N8N_VERSION) already installed in $(N8N_HOME)"; \
 	else \
-	  mkdir -p "$(N8N_HOME)" && cd "$(N8N_HOME)" && \
-	  printf '{"name":"aiwf-n8n","private":true,"dependencies":{"n8n":"%s"},"overrides":{"xlsx":"npm:@e965/xlsx@0.20.2"}}\n' \
-	    "$(N8N_VERSION)" > package.json && \
-	  npm install --no-audit --no-fund --loglevel=error && \
+	  mkdir -p "$(N8N_HOME)" && rm -f "$(N8N_HOME)"/.installed-* && \
+	  cp $(N8N_NPM)/package.json $(N8N_NPM)/package-lock.json "$(N8N_HOME)/" && cd "$(N8N_HOME)" && \
+	  npm ci --no-audit --no-fund --loglevel=error && \
 	  touch "$(N8N_STAMP)" && echo "n8n $(N8N_VERSION) installed in $(N8N_HOME)"; \
 	fi
+
+n8n-lock: ## resolve n8n's npm packages anew (the newest its ranges allow) into infra/n8n/npm/package-lock.json
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	cp $(N8N_NPM)/package.json "$$tmp/"; \
+	(cd "$$tmp" && npm install --package-lock-only --no-audit --no-fund --loglevel=error); \
+	cp "$$tmp/package-lock.json" $(N8N_NPM)/package-lock.json; \
+	echo "wrote $(N8N_NPM)/package-lock.json: now \`make n8n test\`, and commit it if they pass"
 
 n8n-test: install n8n ## the tests that run our workflows on that real n8n
 	AIWF_N8N_HOME="$(N8N_HOME)" $(BIN)/pytest -m n8n tests/integration/n8n
