@@ -72,7 +72,7 @@ bench-command: install ## a command on a conversation of 10,000 events: full fol
 bench-main-job: install ## the main job end to end: message → validated workflow, 20 concurrent conversations
 	$(BIN)/python -m bench.main_job_bench
 
-bench-traces: install ## the main job with OpenTelemetry traces off and on, interleaved rounds at a quarter of its capacity, the overhead of on
+bench-traces: install ## the main job on two platforms side by side, traces off beside on or sampled, then swapped: the overhead of traces
 	$(BIN)/python -m bench.main_job_bench --traces --rate quarter
 
 bench-web: install ## the web app's chat page in Debian's chromium: time to interactive, first and returning visit
