@@ -14,15 +14,12 @@ import pytest
 from api import hub as hub_module
 from api.hub import Delivery, StreamHub, Subscription
 from infra.event_store import RedisEventStore
-from infra.keys import partition_of
 from tests.support import events
 
 
-async def started(store: RedisEventStore, partition: int | None = None) -> str:
-    """A new conversation's first event (on `partition` when given); its stream's name."""
+async def started(store: RedisEventStore) -> str:
+    """A new conversation's first event; its stream's name."""
     conversation = str(uuid.uuid4())
-    while partition not in (None, partition_of(f"conversation-{conversation}", store.keys.partitions)):
-        conversation = str(uuid.uuid4())
     stream = f"conversation-{conversation}"
     await store.append(stream, [events.new(events.started(conversation))], 0, events.ORIGIN)
     return stream
